@@ -1,0 +1,39 @@
+# imsguard — build, test, benchmark, fuzz.
+GO       ?= go
+BIN      ?= bin/imsguard
+FUZZTIME ?= 10s
+BENCHTIME ?= 1s
+
+.PHONY: help build run test bench fuzz vet fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/imsguard
+	$(GO) build -o $(BIN) ./cmd/imsguard
+
+run: build ## build, then run the main job on the embedded default
+	./$(BIN) actions list
+
+vet: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+test: vet ## vet + all tests with the race detector (Go, Rego and end-to-end)
+	$(GO) test -race -count=1 ./...
+
+bench: ## run the benchmarks (BENCHTIME=1s)
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove build output
+	rm -rf bin
