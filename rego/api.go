@@ -1,0 +1,101 @@
+// Package rego decides IAM requests against IMS policies with Rego modules embedded in the
+// binary and evaluated by the embedded OPA engine, and hosts the lint rules.
+//
+// OPA types never leave this package: callers use Input, Decision and Finding. An *Engine is
+// prepared once per policy set (start-up, reload) and is safe for concurrent use; a decision
+// only evaluates a prepared query (or hits the decision cache).
+package rego
+
+import (
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
+)
+
+// ScopeKind is where an attachment (a policy granted to a group/agency) applies.
+type ScopeKind string
+
+// The attachment scopes of the IAM policy language (spec §7.2).
+const (
+	ScopeAllProjects       ScopeKind = "all_projects"       // every region-specific project (and, by choice, global)
+	ScopeProject           ScopeKind = "project"            // the listed projects
+	ScopeGlobal            ScopeKind = "global"             // the global service project
+	ScopeEnterpriseProject ScopeKind = "enterprise_project" // the listed enterprise projects, for APIs that support them
+)
+
+// Scope is the scope of one attachment.
+type Scope struct {
+	Kind               ScopeKind `json:"kind"`
+	Projects           []string  `json:"projects,omitempty"`
+	EnterpriseProjects []string  `json:"enterpriseProjects,omitempty"`
+}
+
+// Attachment is one policy document granted in one scope.
+type Attachment struct {
+	Name     string           // label for reports, usually the file name
+	Document *policy.Document // parsed document (1.0 role, 1.1 policy)
+	Scope    Scope
+}
+
+// Effect is the outcome of a decision.
+type Effect string
+
+// The three outcomes of IAM evaluation.
+const (
+	Allow        Effect = "Allow"
+	ExplicitDeny Effect = "ExplicitDeny"
+	ImplicitDeny Effect = "ImplicitDeny"
+)
+
+// Input is one authorization request. Give exactly one of: Action; Actions (already resolved,
+// optionally with API); or Method + URL (+ Body), which the catalog resolves.
+type Input struct {
+	Action  string
+	Actions []string
+	API     *actions.API
+
+	Method string
+	URL    string
+	Body   []byte
+
+	Project             string              // project the credential is scoped to ("global" for the global project)
+	EnterpriseProjectID string              // enterprise project of the request, if any
+	APISupportsEP       *bool               // overrides the catalog's enterprise_project flag
+	Context             map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
+
+	// Explain asks for the skipped attachments and missing condition keys (offline tools).
+	Explain bool
+}
+
+// StatementRef identifies one statement that matched an action.
+type StatementRef struct {
+	Attachment int    `json:"attachment"`
+	Policy     string `json:"policy"`
+	Statement  int    `json:"statement"`
+	Effect     string `json:"effect"` // "Allow" | "Deny"
+}
+
+// ActionDecision is the decision for one required action.
+type ActionDecision struct {
+	Action  string         `json:"action"`
+	Effect  Effect         `json:"decision"`
+	Matched []StatementRef `json:"matched"`
+}
+
+// Skip is an attachment that did not apply to the request, with why.
+type Skip struct {
+	Attachment int    `json:"attachment"`
+	Policy     string `json:"policy"`
+	Reason     string `json:"reason"`
+}
+
+// Decision is the answer to an Input. Effect is Allow only when every required action is
+// allowed; ExplicitDeny when any is explicitly denied; otherwise ImplicitDeny.
+type Decision struct {
+	Effect      Effect           `json:"decision"`
+	API         *actions.API     `json:"-"`
+	Actions     []ActionDecision `json:"actions"`
+	Skipped     []Skip           `json:"skipped,omitempty"`
+	MissingKeys []string         `json:"missing_context_keys,omitempty"`
+	Notes       []string         `json:"notes,omitempty"`
+	Cached      bool             `json:"-"`
+}

@@ -1,0 +1,371 @@
+# METADATA
+# title: imsguard IAM decision
+# description: |
+#   IAM evaluation for fine-grained policies (1.1) and roles (1.0), per the imsguard policy
+#   language spec (sections 4, 5, 7, 10). Explicit Deny anywhere wins, then any Allow,
+#   otherwise ImplicitDeny; statement and policy order never matter.
+#
+#   input.set is the pre-digested policy set built by the Go engine:
+#     attachments[i] = {name, scope: {kind, projects: {p: true}, enterprise_projects: {e: true}},
+#                       statements[j]: {index, effect: "Allow"|"Deny", actions: [lower-case patterns],
+#                                       resources: [[svc, region, account, type, path]],
+#                                       conditions: [cond], has_conditions}}
+#     cond = {fn, neg, key (lower case), values, if_exists, qual: ""|"any"|"all", valid}
+#     scope_index = {all_projects: [i], global: [i], projects: {p: [i]}, enterprise_projects: {e: [i]}}
+#     by_action[action] = [[i, allow, deny, cond], ...]: per attachment, the statements whose
+#                         patterns match a catalog action (see group), computed once per
+#                         set with index() below
+#     options = {absent_negated}
+#   input = {set, actions: [lower-case actions], project, enterprise_project_id, ep_supported,
+#            resource, context: {lower-case key: [values]}, explain}
+package imsguard.authz
+
+# ---------------------------------------------------------------- scopes (spec 7.2)
+
+# applicable is the set of indexes of the attachments whose scope covers the request.
+# All projects: every region-specific project and (a documented choice) the global project.
+# Enterprise-project grants count only for APIs that support enterprise projects.
+applicable := {i |
+	some i in input.set.scope_index.all_projects
+} | {i |
+	some i in object.get(input.set.scope_index.projects, input.project, [])
+} | {i |
+	input.project == "global"
+	some i in input.set.scope_index.global
+} | {i |
+	input.ep_supported == true
+	some i in object.get(input.set.scope_index.enterprise_projects, input.enterprise_project_id, [])
+}
+
+# scope_index groups attachment indexes by scope (the engine stores it as data).
+scope_index(attachments) := {
+	"all_projects": [i | some i, a in attachments; a.scope.kind == "all_projects"],
+	"global": [i | some i, a in attachments; a.scope.kind == "global"],
+	"projects": {p: [i | some i, a in attachments; a.scope.kind == "project"; a.scope.projects[p]] |
+		some a in attachments
+		a.scope.kind == "project"
+		some p, _ in a.scope.projects
+	},
+	"enterprise_projects": {e: [i | some i, a in attachments; a.scope.kind == "enterprise_project"; a.scope.enterprise_projects[e]] |
+		some a in attachments
+		a.scope.kind == "enterprise_project"
+		some e, _ in a.scope.enterprise_projects
+	},
+}
+
+skip_reason(s) := sprintf("granted on projects %v; the request is in project %q", [object.keys(s.projects), input.project]) if {
+	s.kind == "project"
+}
+
+skip_reason(s) := sprintf("granted on the global project; the request is in project %q", [input.project]) if {
+	s.kind == "global"
+}
+
+skip_reason(s) := "granted on an enterprise project; this API does not support enterprise-project authorization (or the request names none)" if {
+	s.kind == "enterprise_project"
+	input.ep_supported != true
+}
+
+skip_reason(s) := sprintf("granted on enterprise projects %v; the request is in enterprise project %q", [object.keys(s.enterprise_projects), input.enterprise_project_id]) if {
+	s.kind == "enterprise_project"
+	input.ep_supported == true
+}
+
+# ---------------------------------------------------------------- actions (spec 4.3, 10.2)
+
+# action_matches: patterns are pre-digested (lower case, exactly three segments, 1.0 forms
+# padded); '*' matches any run within a segment, '?' one character, and never crosses ':'.
+action_matches(pattern, action) if glob.match(pattern, [":"], action)
+
+# scan finds every statement (attachment, array position) with a pattern matching the
+# (lower-case) action.
+scan(action) := {[i, j] |
+	some i, att in input.set.attachments
+	some j, st in att.statements
+	some p in st.actions
+	action_matches(p, action)
+}
+
+is_static(st) if {
+	not st.has_conditions
+	count(st.resources) == 0
+}
+
+# summary folds the matching statements (refs) of the attachments atts into
+# {allow, deny, cond}: [attachment, statement index] of unconditional Allow and Deny
+# statements, and [attachment, array position] of statements that need a per-request check
+# (a Condition or a Resource).
+summary(refs, atts) := {"allow": allow, "deny": deny, "cond": cond} if {
+	mine := [r | some r in refs; r[0] in atts]
+	sts := input.set.attachments
+	allow := [[i, sts[i].statements[j].index] | some [i, j] in mine; st := sts[i].statements[j]; is_static(st); st.effect == "Allow"]
+	deny := [[i, sts[i].statements[j].index] | some [i, j] in mine; st := sts[i].statements[j]; is_static(st); st.effect == "Deny"]
+	cond := [[i, j] | some [i, j] in mine; not is_static(sts[i].statements[j])]
+}
+
+# group pre-aggregates the matches of one action per scope group (scope_index), so a
+# request only looks up the groups its project and enterprise project select.
+group(refs) := {
+	"all_projects": summary(refs, ix.all_projects),
+	"global": summary(refs, ix.global),
+	"projects": {p: summary(refs, atts) | some p, atts in ix.projects},
+	"enterprise_projects": {e: summary(refs, atts) | some e, atts in ix.enterprise_projects},
+} if {
+	ix := input.set.scope_index
+}
+
+# candidates: the precomputed index for catalog actions, a scan for any other action.
+candidates(action) := input.set.by_action[action]
+
+candidates(action) := group(scan(action)) if not input.set.by_action[action]
+
+# index computes by_action for a list of actions (run once per policy set by the engine,
+# with input.set holding the attachments and the scope index).
+index(actions) := {a: group(scan(a)) | some a in actions}
+
+# ---------------------------------------------------------------- resources (spec 6.3)
+
+resource_applies(st) if count(st.resources) == 0
+
+resource_applies(st) if {
+	some p in st.resources
+	r := split(input.resource, ":")
+	count(r) >= 5
+	glob.match(p[0], [], lower(r[0]))
+	glob.match(p[1], [], r[1])
+	glob.match(p[2], [], r[2])
+	glob.match(p[3], [], lower(r[3]))
+	glob.match(p[4], [], concat(":", array.slice(r, 4, count(r))))
+}
+
+# ---------------------------------------------------------------- decision (spec 7.3)
+
+# scope_groups: the paths into a group() object that apply to this request.
+scope_groups contains ["all_projects"]
+
+scope_groups contains ["projects", input.project]
+
+scope_groups contains ["global"] if input.project == "global"
+
+scope_groups contains ["enterprise_projects", input.enterprise_project_id] if input.ep_supported == true
+
+empty_group := {"allow": [], "deny": [], "cond": []}
+
+# per_action[action] = {allow, deny, cond, ncond, effect}: the unconditional Allow and Deny
+# statements of the applicable attachments, the statements needing a per-request check
+# (Resource, Condition) that pass it as [attachment, statement index, effect], and how many
+# such statements were checked (ncond > 0: the decision depends on the request context).
+per_action := {a: {"allow": al, "deny": dn, "cond": cm, "ncond": nc, "effect": effect_of(dn, al, cm)} |
+	some a in input.actions
+	ix := candidates(a)
+	gs := [object.get(ix, path, empty_group) | some path in scope_groups]
+	al := [r | some g in gs; some r in g.allow]
+	dn := [r | some g in gs; some r in g.deny]
+	nc := sum([count(g.cond) | some g in gs])
+	cm := [[r[0], st.index, st.effect] |
+		some g in gs
+		some r in g.cond
+		st := input.set.attachments[r[0]].statements[r[1]]
+		resource_applies(st)
+		conditions_hold(st)
+	]
+}
+
+# effect_of: explicit Deny anywhere wins, then any Allow, otherwise ImplicitDeny.
+effect_of(deny, allow, cm) := "ExplicitDeny" if {
+	count(deny) > 0
+} else := "ExplicitDeny" if {
+	some m in cm
+	m[2] == "Deny"
+} else := "Allow" if {
+	count(allow) > 0
+} else := "Allow" if {
+	count(cm) > 0
+} else := "ImplicitDeny"
+
+decision := "ExplicitDeny" if {
+	some r in per_action
+	r.effect == "ExplicitDeny"
+} else := "ImplicitDeny" if {
+	some r in per_action
+	r.effect == "ImplicitDeny"
+} else := "Allow"
+
+# context_keys: the condition keys the checked statements read (the engine's decision cache
+# keys on their values).
+context_keys contains c.key if {
+	some a in input.actions
+	per_action[a].ncond > 0
+	ix := candidates(a)
+	some path in scope_groups
+	some r in object.get(ix, path, empty_group).cond
+	some c in input.set.attachments[r[0]].statements[r[1]].conditions
+}
+
+skipped contains [i, skip_reason(att.scope)] if {
+	input.explain
+	some i, att in input.set.attachments
+	not applicable[i]
+}
+
+missing_keys contains k if {
+	input.explain
+	some k in context_keys
+	not present(k)
+}
+
+result := {
+	"decision": decision,
+	"actions": per_action,
+	"context_keys": context_keys,
+	"skipped": skipped,
+	"missing_keys": missing_keys,
+}
+
+# ---------------------------------------------------------------- conditions (spec 5)
+
+conditions_hold(st) if {
+	every c in st.conditions {
+		cond_holds(c, st.effect)
+	}
+}
+
+# A condition that cannot be evaluated (unknown operator, unparsable policy value) never
+# lets an Allow through, and keeps a Deny in force.
+cond_holds(c, effect) if {
+	not c.valid
+	effect == "Deny"
+}
+
+cond_holds(c, _) if {
+	c.valid
+	not present(c.key)
+	absent_holds(c)
+}
+
+cond_holds(c, _) if {
+	c.valid
+	present(c.key)
+	qualified_holds(c, input.context[c.key])
+}
+
+present(key) if count(input.context[key]) > 0
+
+# Absent keys (spec 5.5).
+absent_holds(c) if c.if_exists
+
+absent_holds(c) if c.qual == "all"
+
+absent_holds(c) if c.fn in {"is_null", "is_null_or_empty"}
+
+absent_holds(c) if {
+	c.fn == "null"
+	c.values[0] == "true"
+}
+
+absent_holds(c) if {
+	c.neg
+	c.qual == ""
+	input.set.options.absent_negated
+}
+
+# ForAllValues: every request value; ForAnyValue and no qualifier: at least one.
+qualified_holds(c, vals) if {
+	c.qual == "all"
+	every v in vals {
+		value_holds(c, v)
+	}
+}
+
+qualified_holds(c, vals) if {
+	c.qual != "all"
+	some v in vals
+	value_holds(c, v)
+}
+
+null_fns := {"is_null", "is_not_null", "is_null_or_empty", "null"}
+
+value_holds(c, _) if c.fn == "is_not_null"
+
+value_holds(c, _) if {
+	c.fn == "null"
+	c.values[0] == "false"
+}
+
+value_holds(c, v) if {
+	c.fn == "is_null_or_empty"
+	v == ""
+}
+
+# Positive operators: the request value satisfies the operator against any policy value.
+value_holds(c, v) if {
+	not null_fns[c.fn]
+	not c.neg
+	parses(c.fn, v)
+	some x in c.values
+	base(c.fn, v, x)
+}
+
+# Negated operators: a parsable request value satisfies none of the policy values.
+value_holds(c, v) if {
+	not null_fns[c.fn]
+	c.neg
+	parses(c.fn, v)
+	every x in c.values {
+		not base(c.fn, v, x)
+	}
+}
+
+base("eq", v, x) if v == x
+
+base("eq_ci", v, x) if lower(v) == x
+
+base("contains_ci", v, x) if contains(lower(v), x)
+
+base("prefix_ci", v, x) if startswith(lower(v), x)
+
+base("suffix_ci", v, x) if endswith(lower(v), x)
+
+base("match", v, x) if glob.match(x, [], v)
+
+base("num_eq", v, x) if to_number(v) == x
+
+base("num_lt", v, x) if to_number(v) < x
+
+base("num_le", v, x) if to_number(v) <= x
+
+base("num_gt", v, x) if to_number(v) > x
+
+base("num_ge", v, x) if to_number(v) >= x
+
+base("date_lt", v, x) if time.parse_rfc3339_ns(v) < x
+
+base("date_le", v, x) if time.parse_rfc3339_ns(v) <= x
+
+base("date_gt", v, x) if time.parse_rfc3339_ns(v) > x
+
+base("date_ge", v, x) if time.parse_rfc3339_ns(v) >= x
+
+base("bool", v, x) if lower(v) == x
+
+base("ip", v, x) if net.cidr_contains(x, v)
+
+string_fns := {"eq", "eq_ci", "contains_ci", "prefix_ci", "suffix_ci", "match"}
+
+parses(fn, _) if string_fns[fn]
+
+parses(fn, v) if {
+	fn in {"num_eq", "num_lt", "num_le", "num_gt", "num_ge"}
+	regex.match(`^-?[0-9]+(\.[0-9]+)?$`, v)
+}
+
+parses(fn, v) if {
+	fn in {"date_lt", "date_le", "date_gt", "date_ge"}
+	time.parse_rfc3339_ns(v)
+}
+
+parses("bool", v) if lower(v) in {"true", "false"}
+
+parses("ip", v) if net.cidr_contains("0.0.0.0/0", v)
+
+parses("ip", v) if net.cidr_contains("::/0", v)

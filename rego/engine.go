@@ -1,0 +1,299 @@
+package rego
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/imsguard/imsguard/actions"
+)
+
+// Options tune an Engine.
+type Options struct {
+	// AbsentNegated makes negated operators true on an absent key (AWS semantics); the
+	// default false follows the Huawei wording (spec §5.5).
+	AbsentNegated bool
+	// Lenient evaluates documents IAM would reject, fail-safe (see Decision.Notes), instead
+	// of refusing them.
+	Lenient bool
+	// CacheSize bounds the decision cache (entries per map; 0: 4096; <0: off).
+	CacheSize int
+}
+
+// Engine evaluates requests against one prepared policy set. It is immutable after New and
+// safe for concurrent use; build a new Engine to change the policies.
+type Engine struct {
+	cat   *actions.Catalog
+	atts  []Attachment
+	query oparego.PreparedEvalQuery
+	set   *ast.Term // the digested policy set, shared read-only by every evaluation
+	notes []string
+	cache *decisionCache
+}
+
+// ErrEvaluation is wrapped by Decide errors from the Rego evaluation; callers must deny.
+var ErrEvaluation = errors.New("policy evaluation failed")
+
+// ErrBadInput is wrapped by Decide errors about the input itself.
+var ErrBadInput = errors.New("invalid decision input")
+
+// New digests and compiles the attachments once. Documents IAM would reject (bad Effect,
+// malformed actions, unknown operators, unparsable condition values, 5.0 identity policies)
+// are errors wrapping ErrInvalidPolicy unless opts.Lenient.
+func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
+	if cat == nil {
+		return nil, errors.New("rego: nil catalog")
+	}
+	d := &digester{lenient: opts.Lenient}
+	attData := d.attachments(atts)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	set := map[string]any{
+		"attachments": attData,
+		"options":     map[string]any{"absent_negated": opts.AbsentNegated},
+		"by_action":   map[string]any{},
+	}
+	mods, err := parseModules(func(n string) bool { return !isTest(n) })
+	if err != nil {
+		return nil, err
+	}
+	// First pass: compute the scope and action indexes with the same Rego that matches at
+	// run time, so the index and a scan can never disagree.
+	si, err := evalOnce(ctx, mods, `y := data.imsguard.authz.scope_index(input.set.attachments)`, map[string]any{"set": set})
+	if err != nil {
+		return nil, fmt.Errorf("build scope index: %w", err)
+	}
+	set["scope_index"] = si
+	idx, err := evalOnce(ctx, mods, `y := data.imsguard.authz.index(input.x)`, map[string]any{"x": indexActions(cat), "set": set})
+	if err != nil {
+		return nil, fmt.Errorf("build action index: %w", err)
+	}
+	set["by_action"] = idx
+	setValue, err := ast.InterfaceToValue(set)
+	if err != nil {
+		return nil, fmt.Errorf("convert policy set: %w", err)
+	}
+	q, err := oparego.New(append(moduleOpts(mods),
+		oparego.Query("data.imsguard.authz.result"),
+		oparego.Store(inmem.New()),
+	)...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare authz query: %w", err)
+	}
+	size := opts.CacheSize
+	if size == 0 {
+		size = 4096
+	}
+	return &Engine{cat: cat, atts: atts, query: q, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}, nil
+}
+
+func moduleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]func(*oparego.Rego), 0, len(mods)+1)
+	for _, n := range names {
+		out = append(out, oparego.ParsedModule(mods[n]))
+	}
+	return append(out, oparego.SetRegoVersion(ast.RegoV1))
+}
+
+// evalOnce evaluates query (which binds y) once, at load time.
+func evalOnce(ctx context.Context, mods map[string]*ast.Module, query string, input map[string]any) (any, error) {
+	opts := append(moduleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()), oparego.Input(input))
+	rs, err := oparego.New(opts...).Eval(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("query %s: undefined", query)
+	}
+	return rs[0].Bindings["y"], nil
+}
+
+// indexActions lists the concrete actions worth indexing: everything the catalog requires
+// or depends on, lower-cased.
+func indexActions(cat *actions.Catalog) []any {
+	seen := map[string]bool{}
+	var out []any
+	add := func(a string) {
+		a = strings.ToLower(a)
+		if !seen[a] && !strings.ContainsAny(a, "*?") {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, api := range cat.APIs() {
+		for _, a := range api.AllActions() {
+			add(a)
+		}
+		for _, a := range api.Dependencies {
+			add(a)
+		}
+		for _, c := range api.Conditional {
+			for _, a := range c.Dependencies {
+				add(a)
+			}
+		}
+	}
+	return out
+}
+
+// Notes returns what the engine noticed while digesting (lenient mode, agency policies).
+func (e *Engine) Notes() []string { return append([]string(nil), e.notes...) }
+
+// Catalog returns the catalog the engine resolves requests with.
+func (e *Engine) Catalog() *actions.Catalog { return e.cat }
+
+// Decide evaluates one request. Any error (bad input, body that cannot be resolved, no API
+// for the URL, evaluation failure, cancelled context) comes with an ImplicitDeny decision
+// and must be treated as a deny.
+func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	deny := Decision{Effect: ImplicitDeny}
+	if err := ctx.Err(); err != nil {
+		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	acts, api, epSupported, notes, err := e.resolve(in)
+	if err != nil {
+		return deny, err
+	}
+	deny.API = api
+	if len(acts) == 0 {
+		d := Decision{Effect: Allow, API: api, Actions: []ActionDecision{}, Notes: append(notes, "no IAM action is required for this API")}
+		return d, nil
+	}
+	key := ""
+	if !in.Explain && e.cache != nil {
+		key = cacheKey(in, acts, epSupported)
+		if d, ok := e.cache.get(key, in.Context); ok {
+			d.API, d.Cached = api, true
+			if len(notes) > 0 {
+				d.Notes = append(append([]string(nil), d.Notes...), notes...)
+			}
+			return d, nil
+		}
+	}
+	rs, err := e.query.Eval(ctx, oparego.EvalParsedInput(buildInput(e.set, in, acts, epSupported)),
+		oparego.EvalGenerateJSON(func(t *ast.Term, _ *oparego.EvalContext) (any, error) { return t, nil }))
+	if err != nil {
+		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return deny, fmt.Errorf("%w: decision undefined", ErrEvaluation)
+	}
+	term, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return deny, fmt.Errorf("%w: unexpected result type %T", ErrEvaluation, rs[0].Expressions[0].Value)
+	}
+	d, dependent, keys, err := e.decode(term, acts)
+	if err != nil {
+		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	d.API = api
+	d.Notes = append(d.Notes, e.dependsNotes(d, in)...)
+	if key != "" {
+		e.cache.put(key, in.Context, dependent, keys, d)
+	}
+	if len(notes) > 0 {
+		d.Notes = append(notes, d.Notes...)
+	}
+	return d, nil
+}
+
+// resolve turns the input into the list of actions to check and the enterprise-project
+// support of the API.
+func (e *Engine) resolve(in Input) (acts []string, api *actions.API, epSupported bool, notes []string, err error) {
+	n := 0
+	if in.Action != "" {
+		n++
+		acts = []string{in.Action}
+	}
+	if len(in.Actions) > 0 {
+		n++
+		acts = in.Actions
+		api = in.API
+	}
+	if in.Method != "" && len(in.Actions) == 0 {
+		n++
+		r, err := e.cat.Match(in.Method, in.URL, in.Body)
+		if err != nil {
+			return nil, nil, false, nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+		}
+		if !r.Matched {
+			return nil, nil, false, nil, fmt.Errorf("%w: %s %s matches no IMS API (%s): %s", ErrBadInput, in.Method, in.URL, r.Reason, r.Detail)
+		}
+		acts, api = r.Actions, r.API
+	}
+	if n != 1 && !(n == 2 && in.Action == "" && len(in.Actions) > 0) {
+		return nil, nil, false, nil, fmt.Errorf("%w: give exactly one of an action, a list of actions, or a method and URL", ErrBadInput)
+	}
+	for _, a := range acts {
+		if strings.Count(a, ":") != 2 || strings.ContainsAny(a, "*? \t") {
+			return nil, nil, false, nil, fmt.Errorf("%w: action %q must be service:resource:operation without wildcards", ErrBadInput, a)
+		}
+	}
+	if api != nil {
+		epSupported = api.EnterpriseProject
+		if api.ID == "list_cloudimages" && in.URL != "" && sharedImageQuery(in.URL) {
+			epSupported = false
+			notes = append(notes, "shared-image queries are authorized only through IAM projects (ae-ad-1 footnote to 5.1.1)")
+		}
+	}
+	if in.APISupportsEP != nil {
+		epSupported = *in.APISupportsEP
+	}
+	return acts, api, epSupported, notes, nil
+}
+
+func sharedImageQuery(rawURL string) bool {
+	_, q, _ := strings.Cut(rawURL, "?")
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		return true // unparsable query: assume the stricter reading
+	}
+	return v.Get("__imagetype") == "shared" || v.Get("visibility") == "shared" || v.Has("member_status")
+}
+
+func buildInput(set *ast.Term, in Input, acts []string, epSupported bool) ast.Value {
+	actTerms := make([]*ast.Term, len(acts))
+	for i, a := range acts {
+		actTerms[i] = ast.StringTerm(strings.ToLower(a))
+	}
+	ctxObj := ast.NewObject()
+	for k, vs := range in.Context {
+		terms := make([]*ast.Term, len(vs))
+		for i, v := range vs {
+			terms[i] = ast.StringTerm(v)
+		}
+		key := ast.StringTerm(strings.ToLower(k))
+		if prev := ctxObj.Get(key); prev != nil { // keys differing only in case: merge
+			if arr, ok := prev.Value.(*ast.Array); ok {
+				merged := make([]*ast.Term, 0, arr.Len()+len(terms))
+				arr.Foreach(func(t *ast.Term) { merged = append(merged, t) })
+				terms = append(merged, terms...)
+			}
+		}
+		ctxObj.Insert(key, ast.ArrayTerm(terms...))
+	}
+	obj := ast.NewObject(
+		ast.Item(ast.StringTerm("set"), set),
+		ast.Item(ast.StringTerm("actions"), ast.ArrayTerm(actTerms...)),
+		ast.Item(ast.StringTerm("project"), ast.StringTerm(in.Project)),
+		ast.Item(ast.StringTerm("enterprise_project_id"), ast.StringTerm(in.EnterpriseProjectID)),
+		ast.Item(ast.StringTerm("ep_supported"), ast.BooleanTerm(epSupported)),
+		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxObj)),
+		ast.Item(ast.StringTerm("explain"), ast.BooleanTerm(in.Explain)),
+		ast.Item(ast.StringTerm("resource"), ast.StringTerm("")),
+	)
+	return obj
+}
