@@ -79,6 +79,10 @@ type ActionDecision struct {
 	Action  string         `json:"action"`
 	Effect  Effect         `json:"decision"`
 	Matched []StatementRef `json:"matched"`
+	// Conditional lists (with Input.Explain only) every applicable statement for the action
+	// whose Condition (or Resource) had to be checked, whether it held or not: the decision
+	// could change with the request context when it is non-empty.
+	Conditional []StatementRef `json:"conditional,omitempty"`
 }
 
 // Skip is an attachment that did not apply to the request, with why.

@@ -155,7 +155,7 @@ empty_group := {"allow": [], "deny": [], "cond": []}
 # statements of the applicable attachments, the statements needing a per-request check
 # (Resource, Condition) that pass it as [attachment, statement index, effect], and how many
 # such statements were checked (ncond > 0: the decision depends on the request context).
-per_action := {a: {"allow": al, "deny": dn, "cond": cm, "ncond": nc, "effect": effect_of(dn, al, cm)} |
+per_action := {a: {"allow": al, "deny": dn, "cond": cm, "ncond": nc, "checked": checked(gs), "effect": effect_of(dn, al, cm)} |
 	some a in input.actions
 	ix := candidates(a)
 	gs := [object.get(ix, path, empty_group) | some path in scope_groups]
@@ -170,6 +170,15 @@ per_action := {a: {"allow": al, "deny": dn, "cond": cm, "ncond": nc, "effect": e
 		conditions_hold(st)
 	]
 }
+
+# checked lists, for offline explanations only, every statement that needed a per-request
+# check, whether it held or not, as [attachment, statement index, effect].
+checked(gs) := [[r[0], st.index, st.effect] |
+	input.explain
+	some g in gs
+	some r in g.cond
+	st := input.set.attachments[r[0]].statements[r[1]]
+]
 
 # effect_of: explicit Deny anywhere wins, then any Allow, otherwise ImplicitDeny.
 effect_of(deny, allow, cm) := "ExplicitDeny" if {

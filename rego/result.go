@@ -75,6 +75,13 @@ func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, e
 				return d, false, nil, err
 			}
 		}
+		if ct := ao.Get(ast.StringTerm("checked")); ct != nil {
+			tmp := ActionDecision{Action: a}
+			if err := e.appendRefs(&tmp, ct, ""); err != nil {
+				return d, false, nil, err
+			}
+			ad.Conditional = tmp.Matched
+		}
 		sort.Slice(ad.Matched, func(i, j int) bool {
 			x, y := ad.Matched[i], ad.Matched[j]
 			return x.Attachment < y.Attachment || x.Attachment == y.Attachment && x.Statement < y.Statement
