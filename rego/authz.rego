@@ -53,7 +53,7 @@ scope_index(attachments) := {
 	},
 }
 
-skip_reason(s) := sprintf("granted on projects %v; the request is in project %q", [object.keys(s.projects), input.project]) if {
+skip_reason(s) := sprintf("granted on projects %s; the request is in project %q", [concat(", ", sort(object.keys(s.projects))), input.project]) if {
 	s.kind == "project"
 }
 
@@ -66,7 +66,7 @@ skip_reason(s) := "granted on an enterprise project; this API does not support e
 	input.ep_supported != true
 }
 
-skip_reason(s) := sprintf("granted on enterprise projects %v; the request is in enterprise project %q", [object.keys(s.enterprise_projects), input.enterprise_project_id]) if {
+skip_reason(s) := sprintf("granted on enterprise projects %s; the request is in enterprise project %q", [concat(", ", sort(object.keys(s.enterprise_projects))), input.enterprise_project_id]) if {
 	s.kind == "enterprise_project"
 	input.ep_supported == true
 }

@@ -44,10 +44,52 @@ var ErrEvaluation = errors.New("policy evaluation failed")
 // ErrBadInput is wrapped by Decide errors about the input itself.
 var ErrBadInput = errors.New("invalid decision input")
 
-// New digests and compiles the attachments once. Documents IAM would reject (bad Effect,
-// malformed actions, unknown operators, unparsable condition values, 5.0 identity policies)
-// are errors wrapping ErrInvalidPolicy unless opts.Lenient.
+// Runtime holds the compiled authz queries. They do not depend on the policy set (which is
+// passed as input), so one Runtime serves every Engine of a process: start-up and each
+// reload only digest the new policies. Safe for concurrent use.
+type Runtime struct {
+	result, index, scopes oparego.PreparedEvalQuery
+}
+
+// Prepare compiles the embedded authz modules and prepares their queries.
+func Prepare(ctx context.Context) (*Runtime, error) {
+	mods, err := parseModules(func(n string) bool { return !isTest(n) })
+	if err != nil {
+		return nil, err
+	}
+	prep := func(q string) (oparego.PreparedEvalQuery, error) {
+		pq, err := oparego.New(append(moduleOpts(mods), oparego.Query(q), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
+		if err != nil {
+			return pq, fmt.Errorf("prepare %s: %w", q, err)
+		}
+		return pq, nil
+	}
+	rt := &Runtime{}
+	if rt.result, err = prep("data.imsguard.authz.result"); err != nil {
+		return nil, err
+	}
+	if rt.index, err = prep("y := data.imsguard.authz.index(input.x)"); err != nil {
+		return nil, err
+	}
+	if rt.scopes, err = prep("y := data.imsguard.authz.scope_index(input.set.attachments)"); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// New compiles the authz modules and builds an Engine; see Runtime.New.
 func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
+	rt, err := Prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rt.New(ctx, cat, atts, opts)
+}
+
+// New digests the attachments once into the policy set the queries evaluate. Documents IAM
+// would reject (bad Effect, malformed actions, unknown operators, unparsable condition
+// values, 5.0 identity policies) are errors wrapping ErrInvalidPolicy unless opts.Lenient.
+func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
 	if cat == nil {
 		return nil, errors.New("rego: nil catalog")
 	}
@@ -61,18 +103,14 @@ func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Opti
 		"options":     map[string]any{"absent_negated": opts.AbsentNegated},
 		"by_action":   map[string]any{},
 	}
-	mods, err := parseModules(func(n string) bool { return !isTest(n) })
-	if err != nil {
-		return nil, err
-	}
-	// First pass: compute the scope and action indexes with the same Rego that matches at
-	// run time, so the index and a scan can never disagree.
-	si, err := evalOnce(ctx, mods, `y := data.imsguard.authz.scope_index(input.set.attachments)`, map[string]any{"set": set})
+	// Compute the scope and action indexes with the same Rego that matches at run time, so
+	// an index and a scan can never disagree.
+	si, err := evalOnce(ctx, rt.scopes, map[string]any{"set": set})
 	if err != nil {
 		return nil, fmt.Errorf("build scope index: %w", err)
 	}
 	set["scope_index"] = si
-	idx, err := evalOnce(ctx, mods, `y := data.imsguard.authz.index(input.x)`, map[string]any{"x": indexActions(cat), "set": set})
+	idx, err := evalOnce(ctx, rt.index, map[string]any{"x": indexActions(cat), "set": set})
 	if err != nil {
 		return nil, fmt.Errorf("build action index: %w", err)
 	}
@@ -81,18 +119,11 @@ func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("convert policy set: %w", err)
 	}
-	q, err := oparego.New(append(moduleOpts(mods),
-		oparego.Query("data.imsguard.authz.result"),
-		oparego.Store(inmem.New()),
-	)...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("prepare authz query: %w", err)
-	}
 	size := opts.CacheSize
 	if size == 0 {
 		size = 4096
 	}
-	return &Engine{cat: cat, atts: atts, query: q, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}, nil
+	return &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}, nil
 }
 
 func moduleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
@@ -108,15 +139,14 @@ func moduleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
 	return append(out, oparego.SetRegoVersion(ast.RegoV1))
 }
 
-// evalOnce evaluates query (which binds y) once, at load time.
-func evalOnce(ctx context.Context, mods map[string]*ast.Module, query string, input map[string]any) (any, error) {
-	opts := append(moduleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()), oparego.Input(input))
-	rs, err := oparego.New(opts...).Eval(ctx)
+// evalOnce evaluates a prepared query that binds y, once, at load time.
+func evalOnce(ctx context.Context, q oparego.PreparedEvalQuery, input map[string]any) (any, error) {
+	rs, err := q.Eval(ctx, oparego.EvalInput(input))
 	if err != nil {
 		return nil, err
 	}
 	if len(rs) != 1 {
-		return nil, fmt.Errorf("query %s: undefined", query)
+		return nil, errors.New("index query undefined")
 	}
 	return rs[0].Bindings["y"], nil
 }

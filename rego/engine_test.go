@@ -361,6 +361,24 @@ func TestRolesAndDepends(t *testing.T) {
 	assert.Empty(t, d.Notes)
 }
 
+// TestRuntimeServesManyEngines: one compiled Runtime backs engines with different policy
+// sets (as on reload); each answers from its own set.
+func TestRuntimeServesManyEngines(t *testing.T) {
+	rt, err := Prepare(context.Background())
+	require.NoError(t, err)
+	ro, err := rt.New(context.Background(), catalog(t), []Attachment{allProjects(t, "ro", readOnly)}, Options{})
+	require.NoError(t, err)
+	fa, err := rt.New(context.Background(), catalog(t), []Attachment{allProjects(t, "full", full)}, Options{})
+	require.NoError(t, err)
+	in := Input{Action: "ims:images:delete", Project: "p"}
+	d1, err := ro.Decide(context.Background(), in)
+	require.NoError(t, err)
+	d2, err := fa.Decide(context.Background(), in)
+	require.NoError(t, err)
+	assert.Equal(t, ImplicitDeny, d1.Effect)
+	assert.Equal(t, Allow, d2.Effect)
+}
+
 func TestDecideConcurrent(t *testing.T) {
 	e := engine(t, allProjects(t, "ro", readOnly), allProjects(t, "ns", noShare))
 	var wg sync.WaitGroup

@@ -29,6 +29,7 @@ to check IAM policy documents and to enforce them in front of IMS.`,
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newActionsCmd(g))
+	root.AddCommand(newEvalCmd(g))
 	return root
 }
 

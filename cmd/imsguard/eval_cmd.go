@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego"
+)
+
+type evalOptions struct {
+	format        string
+	input         string
+	policies      []string
+	action        string
+	method        string
+	url           string
+	body          string
+	project       string
+	ep            string
+	context       []string
+	absentNegated bool
+	lenient       bool
+}
+
+func newEvalCmd(g *globalOptions) *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval (--input FILE | --policy FILE... (--action A | --method M --url U [--body FILE]))",
+		Short: "Decide Allow / ExplicitDeny / ImplicitDeny for a request against IAM policies",
+		Long: `Evaluate a request the way IAM does: explicit Deny anywhere wins, then any Allow,
+otherwise ImplicitDeny. A request names an action, or an HTTP method and URL (and body)
+whose required actions come from the IMS catalog; then every required action must be
+allowed.
+
+--input FILE is JSON: {"attachments": [{"policy": <document or path relative to FILE>,
+"scope": {"kind": "project", "projects": ["ae-ad-1"]}}], "request": {"action": ... |
+"method": ..., "url": ..., "body": ..., "project": ..., "enterpriseProjectId": ...,
+"context": {"g:UserName": ["alice"]}}}. Scope kinds: all_projects, project, global,
+enterprise_project (with "enterpriseProjects").
+
+Shorthand: --policy FILE (repeatable; attached to all projects), --action or
+--method/--url/--body, --project, --enterprise-project, --context key=value (repeatable).
+g:CurrentTime defaults to now.
+
+Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
+		Args: exactArgs(0, "no arguments (use flags)"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(o.format, "text", "json"); err != nil {
+				return err
+			}
+			ef, err := o.request(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			if _, ok := ef.Input.Context["g:CurrentTime"]; !ok {
+				ef.Input.Context["g:CurrentTime"] = []string{time.Now().UTC().Format(time.RFC3339)}
+			}
+			cat, err := g.loadCatalog()
+			if err != nil {
+				return err
+			}
+			eng, err := rego.New(cmd.Context(), cat, ef.Attachments, rego.Options{AbsentNegated: o.absentNegated, Lenient: o.lenient, CacheSize: -1})
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)}
+			}
+			d, err := eng.Decide(cmd.Context(), ef.Input)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			d.Notes = append(eng.Notes(), d.Notes...)
+			if err := writeDecision(cmd.OutOrStdout(), o.format, d); err != nil {
+				return err
+			}
+			if d.Effect != rego.Allow {
+				return negative()
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	f.StringVar(&o.input, "input", "", "eval input JSON file (attachments + request)")
+	f.StringArrayVar(&o.policies, "policy", nil, "policy document attached to all projects (repeatable)")
+	f.StringVar(&o.action, "action", "", "the action to decide, e.g. ims:images:list")
+	f.StringVar(&o.method, "method", "", "HTTP method of the request")
+	f.StringVar(&o.url, "url", "", "URL or path of the request")
+	f.StringVar(&o.body, "body", "", "request body file (- for stdin)")
+	f.StringVar(&o.project, "project", "ae-ad-1", "project the request is scoped to")
+	f.StringVar(&o.ep, "enterprise-project", "", "enterprise project id of the request")
+	f.StringArrayVar(&o.context, "context", nil, "condition key=value (repeatable; repeat a key for several values)")
+	f.BoolVar(&o.absentNegated, "absent-negated", false, "negated operators are true on an absent key (AWS semantics)")
+	f.BoolVar(&o.lenient, "lenient", false, "evaluate documents IAM would reject, fail-safe")
+	return cmd
+}
+
+// request builds the eval request from --input or from the shorthand flags.
+func (o *evalOptions) request(stdin io.Reader) (*rego.EvalFile, error) {
+	short := len(o.policies) > 0 || o.action != "" || o.method != "" || o.url != "" || o.body != ""
+	if o.input != "" {
+		if short {
+			return nil, usageError("--input cannot be combined with --policy/--action/--method/--url/--body")
+		}
+		ef, err := rego.LoadEvalFile(o.input)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		if err := addContext(ef.Input.Context, o.context); err != nil {
+			return nil, err
+		}
+		return ef, nil
+	}
+	if len(o.policies) == 0 {
+		return nil, usageError("give --input FILE, or at least one --policy FILE with --action or --method and --url")
+	}
+	if (o.action == "") == (o.method == "") || (o.method != "") != (o.url != "") {
+		return nil, usageError("give either --action, or --method with --url")
+	}
+	ef := &rego.EvalFile{Input: rego.Input{
+		Action: o.action, Method: strings.ToUpper(o.method), URL: o.url,
+		Project: o.project, EnterpriseProjectID: o.ep, Context: map[string][]string{}, Explain: true,
+	}}
+	if o.body != "" {
+		b, err := readBody(o.body, stdin, 1<<20)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		ef.Input.Body = b
+	}
+	files, err := policy.Load(o.policies, stdin)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	for _, f := range files {
+		for _, d := range f.Documents {
+			ef.Attachments = append(ef.Attachments, rego.Attachment{Name: f.Name, Document: d, Scope: rego.Scope{Kind: rego.ScopeAllProjects}})
+		}
+		if len(f.Documents) == 0 {
+			if _, err := rego.SingleDocument(f); err != nil {
+				return nil, &exitError{code: 2, err: err}
+			}
+		}
+	}
+	if err := addContext(ef.Input.Context, o.context); err != nil {
+		return nil, err
+	}
+	return ef, nil
+}
+
+// addContext adds --context key=value pairs; a key given on the command line replaces the
+// values the input file has for it, and repeating it adds values.
+func addContext(ctx map[string][]string, pairs []string) error {
+	seen := map[string]bool{}
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return usageError("--context %q must be key=value, e.g. g:UserName=alice", kv)
+		}
+		if !seen[k] {
+			for existing := range ctx {
+				if strings.EqualFold(existing, k) {
+					delete(ctx, existing)
+				}
+			}
+			seen[k] = true
+		}
+		ctx[k] = append(ctx[k], v)
+	}
+	return nil
+}
+
+// decisionJSON is the JSON contract of `imsguard eval`.
+type decisionJSON struct {
+	Decision    rego.Effect           `json:"decision"`
+	API         *apiJSON              `json:"api,omitempty"`
+	Actions     []rego.ActionDecision `json:"actions"`
+	Skipped     []rego.Skip           `json:"skipped"`
+	MissingKeys []string              `json:"missing_context_keys"`
+	Notes       []string              `json:"notes"`
+}
+
+func writeDecision(w io.Writer, format string, d rego.Decision) error {
+	if format == "json" {
+		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes)}
+		if a := d.API; a != nil {
+			out.API = &apiJSON{ID: a.ID, Section: a.Section, Title: a.Title, Method: a.Method, Path: a.Path,
+				Family: a.Family, Deprecated: a.Deprecated, IAMProject: a.IAMProject, EnterpriseProject: a.EnterpriseProject}
+		}
+		return writeJSON(w, out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Decision\t%s\n", d.Effect)
+	if a := d.API; a != nil {
+		fmt.Fprintf(tw, "API\t%s %s (%s %s)\n", a.Section, a.Title, a.Method, a.Path)
+	}
+	for _, a := range d.Actions {
+		why := "no statement matches"
+		if len(a.Matched) > 0 {
+			var parts []string
+			for _, m := range a.Matched {
+				parts = append(parts, fmt.Sprintf("%s statement %d (%s)", m.Policy, m.Statement, m.Effect))
+			}
+			why = strings.Join(parts, "; ")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Action, a.Effect, why)
+	}
+	for _, s := range d.Skipped {
+		fmt.Fprintf(tw, "Skipped\t%s: %s\n", s.Policy, s.Reason)
+	}
+	if len(d.MissingKeys) > 0 {
+		fmt.Fprintf(tw, "Missing context\t%s (conditions on these keys were false)\n", strings.Join(d.MissingKeys, ", "))
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(tw, "Note\t%s\n", n)
+	}
+	return tw.Flush()
+}
+
+func nonNilSkips(s []rego.Skip) []rego.Skip {
+	if s == nil {
+		return []rego.Skip{}
+	}
+	return s
+}
+
