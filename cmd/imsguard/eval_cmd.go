@@ -227,4 +227,3 @@ func nonNilSkips(s []rego.Skip) []rego.Skip {
 	}
 	return s
 }
-
