@@ -233,34 +233,23 @@ result := {
 
 # ---------------------------------------------------------------- conditions (spec 5)
 
-conditions_hold(st) if {
-	every c in st.conditions {
-		cond_holds(c, st.effect)
-	}
-}
+# A condition as the engine digests it: {fn, neg, key, values, if_exists, qual, valid}.
+# annotate_set adds, once per policy set, what does not depend on the request: "absent"
+# (whether it holds when the key is absent), "mode" and "kind" (how a present value is
+# checked), so a request only dispatches on constants that OPA's rule index resolves.
+annotate_set(set) := object.union(set, {"attachments": [object.union(att, {"statements": [object.union(st, {"conditions": [annotate(c) | some c in st.conditions]}) |
+	some st in att.statements
+]}) |
+	some att in set.attachments
+]})
 
-# A condition that cannot be evaluated (unknown operator, unparsable policy value) never
-# lets an Allow through, and keeps a Deny in force.
-cond_holds(c, effect) if {
-	not c.valid
-	effect == "Deny"
-}
+annotate(c) := object.union(c, {"absent": absent_value(c), "mode": mode(c), "kind": kind(c.fn)})
 
-cond_holds(c, _) if {
-	c.valid
-	not present(c.key)
-	absent_holds(c)
-}
+absent_value(c) := true if absent_holds(c) else := false
 
-cond_holds(c, _) if {
-	c.valid
-	present(c.key)
-	qualified_holds(c, input.context[c.key])
-}
-
-present(key) if count(input.context[key]) > 0
-
-# Absent keys (spec 5.5).
+# Absent keys (spec 5.5): IfExists, ForAllValues and the null checks that expect absence
+# hold; ForAnyValue and everything else, including negated operators, do not (unless the
+# absent_negated option asks for AWS semantics).
 absent_holds(c) if c.if_exists
 
 absent_holds(c) if c.qual == "all"
@@ -278,48 +267,102 @@ absent_holds(c) if {
 	input.set.options.absent_negated
 }
 
-# ForAllValues: every request value; ForAnyValue and no qualifier: at least one.
-qualified_holds(c, vals) if {
-	c.qual == "all"
-	every v in vals {
-		value_holds(c, v)
-	}
-}
+mode(c) := "is_not_null" if c.fn == "is_not_null"
 
-qualified_holds(c, vals) if {
-	c.qual != "all"
-	some v in vals
-	value_holds(c, v)
-}
-
-null_fns := {"is_null", "is_not_null", "is_null_or_empty", "null"}
-
-value_holds(c, _) if c.fn == "is_not_null"
-
-value_holds(c, _) if {
+mode(c) := "null_false" if {
 	c.fn == "null"
 	c.values[0] == "false"
 }
 
-value_holds(c, v) if {
-	c.fn == "is_null_or_empty"
-	v == ""
+mode(c) := "never" if {
+	c.fn == "null"
+	c.values[0] != "false"
 }
 
-# Positive operators: the request value satisfies the operator against any policy value.
-value_holds(c, v) if {
+mode(c) := "never" if c.fn == "is_null"
+
+mode(c) := "empty" if c.fn == "is_null_or_empty"
+
+mode(c) := "neg" if {
+	not null_fns[c.fn]
+	c.neg
+}
+
+mode(c) := "pos" if {
 	not null_fns[c.fn]
 	not c.neg
-	parses(c.fn, v)
+}
+
+null_fns := {"is_null", "is_not_null", "is_null_or_empty", "null"}
+
+kind(fn) := "num" if fn in {"num_eq", "num_lt", "num_le", "num_gt", "num_ge"}
+
+kind(fn) := "date" if fn in {"date_lt", "date_le", "date_gt", "date_ge"}
+
+kind(fn) := "bool" if fn == "bool"
+
+kind(fn) := "ip" if fn == "ip"
+
+kind(fn) := "str" if not fn in {"num_eq", "num_lt", "num_le", "num_gt", "num_ge", "date_lt", "date_le", "date_gt", "date_ge", "bool", "ip"}
+
+conditions_hold(st) if {
+	every c in st.conditions {
+		cond_holds(c, st.effect)
+	}
+}
+
+# A condition that cannot be evaluated (unknown operator, unparsable policy value) never
+# lets an Allow through, and keeps a Deny in force.
+cond_holds(c, effect) if {
+	not c.valid
+	effect == "Deny"
+}
+
+cond_holds(c, _) if {
+	c.valid
+	key_holds(c, object.get(input.context, c.key, []))
+}
+
+present(key) if count(input.context[key]) > 0
+
+key_holds(c, vals) if {
+	count(vals) == 0
+	c.absent
+}
+
+# ForAllValues: every request value; ForAnyValue and no qualifier: at least one.
+key_holds(c, vals) if {
+	count(vals) > 0
+	c.qual == "all"
+	every v in vals {
+		check(c.mode, c, v)
+	}
+}
+
+key_holds(c, vals) if {
+	count(vals) > 0
+	c.qual != "all"
+	some v in vals
+	check(c.mode, c, v)
+}
+
+# check(mode, c, v): does the present request value v satisfy the condition?
+check("is_not_null", _, _) := true
+
+check("null_false", _, _) := true
+
+check("empty", _, v) if v == ""
+
+# Positive operators: the request value satisfies the operator against any policy value.
+check("pos", c, v) if {
+	parses(c.kind, v)
 	some x in c.values
 	base(c.fn, v, x)
 }
 
 # Negated operators: a parsable request value satisfies none of the policy values.
-value_holds(c, v) if {
-	not null_fns[c.fn]
-	c.neg
-	parses(c.fn, v)
+check("neg", c, v) if {
+	parses(c.kind, v)
 	every x in c.values {
 		not base(c.fn, v, x)
 	}
@@ -359,22 +402,17 @@ base("bool", v, x) if lower(v) == x
 
 base("ip", v, x) if net.cidr_contains(x, v)
 
-string_fns := {"eq", "eq_ci", "contains_ci", "prefix_ci", "suffix_ci", "match"}
+# parses(kind, v): unparsable request values make every operator of that type false.
+parses("str", _) := true
 
-parses(fn, _) if string_fns[fn]
+parses("num", v) if regex.match(`^-?[0-9]+(\.[0-9]+)?$`, v)
 
-parses(fn, v) if {
-	fn in {"num_eq", "num_lt", "num_le", "num_gt", "num_ge"}
-	regex.match(`^-?[0-9]+(\.[0-9]+)?$`, v)
-}
-
-parses(fn, v) if {
-	fn in {"date_lt", "date_le", "date_gt", "date_ge"}
-	time.parse_rfc3339_ns(v)
-}
+parses("date", v) if time.parse_rfc3339_ns(v)
 
 parses("bool", v) if lower(v) in {"true", "false"}
 
-parses("ip", v) if net.cidr_contains("0.0.0.0/0", v)
+parses("ip", v) if net.cidr_is_valid(ip_cidr(v))
 
-parses("ip", v) if net.cidr_contains("::/0", v)
+ip_cidr(v) := concat("", [v, "/128"]) if contains(v, ":")
+
+ip_cidr(v) := concat("", [v, "/32"]) if not contains(v, ":")

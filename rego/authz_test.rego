@@ -4,7 +4,9 @@ import data.imsguard.authz
 
 # ---------------------------------------------------------------- helpers
 
-c(fn, neg, values) := {"fn": fn, "neg": neg, "key": "k", "values": values, "if_exists": false, "qual": "", "valid": true}
+raw(fn, neg, values) := {"fn": fn, "neg": neg, "key": "k", "values": values, "if_exists": false, "qual": "", "valid": true}
+
+c(fn, neg, values) := authz.annotate(raw(fn, neg, values))
 
 holds(cond, vals) if authz.cond_holds(cond, "Allow") with input as {"context": {"k": vals}, "set": {}}
 
@@ -127,8 +129,10 @@ test_absent_key_is_false_even_for_negated_operators if {
 
 test_absent_negated_option if {
 	opts := {"options": {"absent_negated": true}}
-	authz.cond_holds(c("eq", true, ["a"]), "Allow") with input as {"context": {}, "set": opts}
-	not authz.cond_holds(c("eq", false, ["a"]), "Allow") with input as {"context": {}, "set": opts}
+	neg := authz.annotate(raw("eq", true, ["a"])) with input as {"set": opts}
+	pos := authz.annotate(raw("eq", false, ["a"])) with input as {"set": opts}
+	authz.cond_holds(neg, "Allow") with input as {"context": {}, "set": opts}
+	not authz.cond_holds(pos, "Allow") with input as {"context": {}, "set": opts}
 }
 
 test_empty_value_list_counts_as_absent if {
@@ -136,21 +140,21 @@ test_empty_value_list_counts_as_absent if {
 }
 
 test_if_exists if {
-	cond := object.union(c("eq", false, ["a"]), {"if_exists": true})
+	cond := authz.annotate(object.union(raw("eq", false, ["a"]), {"if_exists": true}))
 	holds_absent(cond)
 	holds(cond, ["a"])
 	not holds(cond, ["b"])
 }
 
 test_for_all_values if {
-	cond := object.union(c("eq", false, ["a", "b"]), {"qual": "all"})
+	cond := authz.annotate(object.union(raw("eq", false, ["a", "b"]), {"qual": "all"}))
 	holds(cond, ["a", "b"])
 	not holds(cond, ["a", "z"])
 	holds_absent(cond)
 }
 
 test_for_any_value if {
-	cond := object.union(c("eq", false, ["a"]), {"qual": "any"})
+	cond := authz.annotate(object.union(raw("eq", false, ["a"]), {"qual": "any"}))
 	holds(cond, ["z", "a"])
 	not holds(cond, ["z"])
 	not holds_absent(cond)
@@ -161,13 +165,13 @@ test_unqualified_multi_valued_key_is_any_value if {
 }
 
 test_invalid_condition_never_allows_and_keeps_deny if {
-	bad := object.union(c("eq", false, ["a"]), {"valid": false, "fn": "invalid"})
+	bad := authz.annotate(object.union(raw("eq", false, ["a"]), {"valid": false, "fn": "invalid"}))
 	not authz.cond_holds(bad, "Allow") with input as {"context": {"k": ["a"]}}
 	authz.cond_holds(bad, "Deny") with input as {"context": {"k": ["zzz"]}}
 }
 
 test_conditions_are_anded if {
-	st := {"effect": "Allow", "conditions": [c("eq", false, ["a"]), object.union(c("eq", false, ["b"]), {"key": "j"})]}
+	st := {"effect": "Allow", "conditions": [c("eq", false, ["a"]), authz.annotate(object.union(raw("eq", false, ["b"]), {"key": "j"}))]}
 	authz.conditions_hold(st) with input as {"context": {"k": ["a"], "j": ["b"]}}
 	not authz.conditions_hold(st) with input as {"context": {"k": ["a"], "j": ["x"]}}
 	authz.conditions_hold({"effect": "Allow", "conditions": []}) with input as {"context": {}}
@@ -253,6 +257,18 @@ test_pattern_case_is_ignored if {
 }
 
 cstmt(idx, effect, acts) := object.union(stmt(idx, effect, acts), {"conditions": [c("eq", false, ["a"])], "has_conditions": true})
+
+test_annotate_modes_and_kinds if {
+	c("eq", false, ["a"]).mode == "pos"
+	c("num_lt", true, [1]).mode == "neg"
+	c("num_lt", true, [1]).kind == "num"
+	c("ip", false, ["10.0.0.0/8"]).kind == "ip"
+	c("null", false, ["false"]).mode == "null_false"
+	c("null", false, ["true"]).mode == "never"
+	c("null", false, ["true"]).absent == true
+	c("is_null", false, []).mode == "never"
+	c("eq", true, ["a"]).absent == false
+}
 
 test_index_and_scan_agree if {
 	s := mkset([

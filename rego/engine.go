@@ -48,7 +48,7 @@ var ErrBadInput = errors.New("invalid decision input")
 // passed as input), so one Runtime serves every Engine of a process: start-up and each
 // reload only digest the new policies. Safe for concurrent use.
 type Runtime struct {
-	result, index, scopes oparego.PreparedEvalQuery
+	result, index, scopes, annotate oparego.PreparedEvalQuery
 }
 
 // Prepare compiles the embedded authz modules and prepares their queries.
@@ -72,6 +72,9 @@ func Prepare(ctx context.Context) (*Runtime, error) {
 		return nil, err
 	}
 	if rt.scopes, err = prep("y := data.imsguard.authz.scope_index(input.set.attachments)"); err != nil {
+		return nil, err
+	}
+	if rt.annotate, err = prep("y := data.imsguard.authz.annotate_set(input.set)"); err != nil {
 		return nil, err
 	}
 	return rt, nil
@@ -103,8 +106,17 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 		"options":     map[string]any{"absent_negated": opts.AbsentNegated},
 		"by_action":   map[string]any{},
 	}
-	// Compute the scope and action indexes with the same Rego that matches at run time, so
-	// an index and a scan can never disagree.
+	// Annotate the conditions and compute the scope and action indexes with the same Rego
+	// that evaluates requests, so the precomputed parts and a request can never disagree.
+	annotated, err := evalOnce(ctx, rt.annotate, map[string]any{"set": set})
+	if err != nil {
+		return nil, fmt.Errorf("annotate conditions: %w", err)
+	}
+	if m, ok := annotated.(map[string]any); ok {
+		set = m
+	} else {
+		return nil, fmt.Errorf("annotate conditions: unexpected %T", annotated)
+	}
 	si, err := evalOnce(ctx, rt.scopes, map[string]any{"set": set})
 	if err != nil {
 		return nil, fmt.Errorf("build scope index: %w", err)
