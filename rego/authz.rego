@@ -152,17 +152,17 @@ scope_groups contains ["enterprise_projects", input.enterprise_project_id] if in
 empty_group := {"allow": [], "deny": [], "cond": []}
 
 # per_action[action] = {allow, deny, cond, ncond, effect}: the unconditional Allow and Deny
-# statements of the applicable attachments, the statements needing a per-request check
+# statements of the applicable attachments (one list per scope group, so a request iterates
+# scope groups, not statements), the statements needing a per-request check
 # (Resource, Condition) that pass it as [attachment, statement index, effect], and how many
 # such statements were checked (ncond > 0: the decision depends on the request context).
-per_action := {a: {"allow": al, "deny": dn, "cond": cm, "ncond": nc, "checked": checked(gs), "effect": effect_of(dn, al, cm)} |
+per_action := {a: {"allow": [g.allow | some g in gs], "deny": [g.deny | some g in gs], "cond": cm, "ncond": nc, "checked": checked(gs), "effect": effect_of(gs, cm)} |
 	some a in input.actions
 	ix := candidates(a)
 	gs := [object.get(ix, path, empty_group) | some path in scope_groups]
-	al := [r | some g in gs; some r in g.allow]
-	dn := [r | some g in gs; some r in g.deny]
 	nc := sum([count(g.cond) | some g in gs])
 	cm := [[r[0], st.index, st.effect] |
+		nc > 0
 		some g in gs
 		some r in g.cond
 		st := input.set.attachments[r[0]].statements[r[1]]
@@ -181,13 +181,15 @@ checked(gs) := [[r[0], st.index, st.effect] |
 ]
 
 # effect_of: explicit Deny anywhere wins, then any Allow, otherwise ImplicitDeny.
-effect_of(deny, allow, cm) := "ExplicitDeny" if {
-	count(deny) > 0
+effect_of(gs, cm) := "ExplicitDeny" if {
+	some g in gs
+	count(g.deny) > 0
 } else := "ExplicitDeny" if {
 	some m in cm
 	m[2] == "Deny"
 } else := "Allow" if {
-	count(allow) > 0
+	some g in gs
+	count(g.allow) > 0
 } else := "Allow" if {
 	count(cm) > 0
 } else := "ImplicitDeny"

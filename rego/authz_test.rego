@@ -202,6 +202,8 @@ scope_atts := [
 
 scope_set := mkset(scope_atts)
 
+flat(groups) := [x | some g in groups; some x in g]
+
 mkset(atts) := {"attachments": atts, "scope_index": authz.scope_index(atts)}
 
 test_scope_all_projects_project_global_enterprise if {
@@ -239,7 +241,7 @@ test_implicit_deny_without_matching_allow if {
 	s := mkset([att([stmt(0, "Allow", ["ims:images:list"])])])
 	r := decide(s, ["ims:images:get"])
 	r.decision == "ImplicitDeny"
-	r.actions["ims:images:get"].allow == []
+	flat(r.actions["ims:images:get"].allow) == []
 	r.actions["ims:images:get"].cond == []
 }
 
@@ -296,7 +298,7 @@ test_conditional_statement_reported_when_it_holds if {
 	r.context_keys == {"k"}
 	r2 := authz.result with input as {"set": s, "actions": ["ims:images:get"], "project": "p", "context": {"k": ["b"]}}
 	r2.decision == "Allow"
-	r2.actions["ims:images:get"].allow == [[0, 0]]
+	flat(r2.actions["ims:images:get"].allow) == [[0, 0]]
 	r2.actions["ims:images:get"].cond == []
 }
 

@@ -70,10 +70,23 @@ func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, e
 		} else if nc > 0 {
 			dependent = true
 		}
-		for _, part := range []struct{ key, effect string }{{"allow", "Allow"}, {"deny", "Deny"}, {"cond", ""}} {
-			if err := e.appendRefs(&ad, ao.Get(ast.StringTerm(part.key)), part.effect); err != nil {
-				return d, false, nil, err
+		for _, part := range []struct{ key, effect string }{{"allow", "Allow"}, {"deny", "Deny"}} {
+			groups, ok := termArray(ao.Get(ast.StringTerm(part.key)))
+			if !ok {
+				return d, false, nil, fmt.Errorf("%s of %s is not an array", part.key, a)
 			}
+			var gerr error
+			groups.Foreach(func(g *ast.Term) {
+				if gerr == nil {
+					gerr = e.appendRefs(&ad, g, part.effect)
+				}
+			})
+			if gerr != nil {
+				return d, false, nil, gerr
+			}
+		}
+		if err := e.appendRefs(&ad, ao.Get(ast.StringTerm("cond")), ""); err != nil {
+			return d, false, nil, err
 		}
 		if ct := ao.Get(ast.StringTerm("checked")); ct != nil {
 			tmp := ActionDecision{Action: a}
