@@ -1,0 +1,168 @@
+# imsguard lint - action rules
+#
+# The format, characters and length of every action, and whether it names something the
+# IMS catalog knows (spec 4). input.actions holds every element of every Action and
+# NotAction array, with its statement, effect and lexical measurements; expands lists the
+# known names (IMS actions and documented dependencies) the normalized pattern matches.
+package imsguard.lint
+
+findings contains {
+	"code": "E-ACTION-LENGTH",
+	"pointer": a.pointer,
+	"message": sprintf("the action has %d characters, more than %d (IAM.1034)", [a.m.length, input.limits.action_length]),
+} if {
+	input.over.action_length == true
+	some a in input.actions
+	a.m.length > input.limits.action_length
+}
+
+findings contains {
+	"code": "E-ACTION-CHARS",
+	"pointer": a.pointer,
+	"message": sprintf("action %q contains %s: actions may hold only letters, digits, _, - and * between the colons (IAM.1035)", [a.m.value, chars_text(a.m.bad_chars)]),
+	"fix": "remove the characters (no spaces; one action per array element)",
+} if {
+	input.has.action_chars == true
+	some a in input.actions
+	a.m.bad_chars != ""
+}
+
+findings contains {
+	"code": "W-ACTION-QMARK",
+	"pointer": a.pointer,
+	"message": sprintf("action %q uses '?', which 1.1 policies do not document; imsguard evaluates it as exactly one character", [a.m.value]),
+	"fix": "use * (any run of characters) instead of ?",
+} if {
+	input.has.action_chars == true
+	input.family != "identity"
+	some a in input.actions
+	a.m.qmark
+}
+
+findings contains {
+	"code": "E-ACTION-FORMAT",
+	"pointer": a.pointer,
+	"message": sprintf("action %q must be service:resourceType:operation with three non-empty segments, e.g. ims:images:list", [a.m.value]),
+	"fix": format_fix(a),
+} if {
+	input.has.action_segments == true
+	some a in input.actions
+	a.kind == "string"
+	not format_ok(a)
+}
+
+format_ok(a) if {
+	input.family in {"policy", "agency", "unknown"}
+	a.m.segments == 3
+	not empty_segment(a.m.value)
+}
+
+format_ok(a) if {
+	input.family == "role"
+	count(a.m.norm_segments) == 3
+}
+
+format_ok(a) if {
+	input.family == "identity"
+	a.m.value == "*"
+}
+
+format_ok(a) if {
+	input.family == "identity"
+	a.m.segments == 3
+	not empty_segment(a.m.value)
+}
+
+empty_segment(v) if startswith(v, ":")
+
+empty_segment(v) if endswith(v, ":")
+
+empty_segment(v) if contains(v, "::")
+
+format_fix(a) := "write \"*:*:*\" (a lone \"*\" is valid only in 5.0 identity policies)" if {
+	a.m.value == "*"
+} else := "write exactly three segments separated by colons"
+
+findings contains {
+	"code": "W-SERVICE-CASE",
+	"pointer": a.pointer,
+	"message": sprintf("service %q in %q has upper-case letters; the documentation asks for lower case (IAM compares actions case-insensitively)", [a.m.service, a.m.value]),
+	"fix": sprintf("write %q", [concat(":", array.concat([lower(a.m.service)], array.slice(split(a.m.value, ":"), 1, a.m.segments)))]),
+} if {
+	input.has.action_upper_service == true
+	input.family != "role"
+	some a in input.actions
+	a.m.upper_service
+}
+
+findings contains {
+	"code": "E-ACTION-UNREGISTERED",
+	"pointer": a.pointer,
+	"message": sprintf("%q is not a registered %s action: IAM rejects unregistered actions (IAM.1036)", [a.m.value, a.m.service_lower]),
+	"fix": unregistered_fix(a),
+} if {
+	input.has.action_unknown == true
+	input.family != "identity"
+	some a in input.actions
+	a.kind == "string"
+	a.m.known == false
+	a.m.wildcard == false
+	count(a.m.norm_segments) == 3
+	input.catalog.services[a.m.service_lower]
+}
+
+unregistered_fix(a) := sprintf("did you mean %q?", [a.m.suggestion]) if {
+	a.m.suggestion != ""
+} else := "run `imsguard actions list` for the IMS actions"
+
+findings contains {
+	"code": "W-UNKNOWN-ACTION",
+	"pointer": a.pointer,
+	"message": unknown_text(a),
+} if {
+	input.has.action_unknown == true
+	input.family != "identity"
+	some a in input.actions
+	a.kind == "string"
+	a.m.known == false
+	count(a.m.norm_segments) == 3
+	unknown_kind(a)
+}
+
+unknown_kind(a) if a.m.wildcard
+
+unknown_kind(a) if not input.catalog.services[a.m.service_lower]
+
+unknown_text(a) := sprintf("%q matches no %s action: the wildcard grants nothing", [a.m.value, a.m.service_lower]) if {
+	a.m.wildcard
+	input.catalog.services[a.m.service_lower]
+} else := sprintf("%q matches no action imsguard knows", [a.m.value]) if {
+	a.m.wildcard
+	contains(a.m.norm_segments[0], "*")
+} else := sprintf("imsguard has no action catalogue for service %q: %q is not checked (IAM rejects unregistered actions)", [a.m.service_lower, a.m.value])
+
+findings contains {
+	"code": "I-BROAD-ALLOW",
+	"pointer": a.pointer,
+	"message": sprintf("%q allows every action of %s%s", [a.m.value, broad_scope(a), broad_condition(a)]),
+	"fix": "allow only the actions needed, e.g. ims:images:list and ims:images:get for read-only access",
+} if {
+	input.has.action_broad == true
+	some a in input.actions
+	a.effect == "Allow"
+	a.field == "Action"
+	a.m.norm_segments[1] == "*"
+	a.m.norm_segments[2] == "*"
+}
+
+broad_scope(a) := "every service" if {
+	a.m.norm_segments[0] == "*"
+} else := sprintf("service %s", [a.m.norm_segments[0]])
+
+broad_condition(a) := " (under the statement's Condition or Resource)" if {
+	a.conditional
+} else := ""
+
+chars_text(c) := sprintf("%q", [c]) if {
+	not contains(c, " ")
+} else := sprintf("%q (spaces are not allowed)", [c])

@@ -1,0 +1,187 @@
+# imsguard lint - IMS-aware rules
+#
+# Checks only an IMS catalog makes possible (imsguard's own codes): dependent actions an
+# allowed operation needs (W-MISSING-DEPENDENT-ACTION), Allows that grant only part of an
+# API's required actions (W-PARTIAL-API), Denies that block an operation on one route
+# family while the other family still allows it (W-ROUTE-FAMILY-GAP), and APIs that ignore
+# enterprise-project grants (I-EP-UNSUPPORTED).
+#
+# ims_index(catalog) derives the lookup tables once per process (the Go linter stores the
+# result in input.catalog.index); the rules then only look up the actions each Allow or
+# Deny element expands to.
+package imsguard.lint
+
+# supporting_actions read or modify the image record alongside an API's own operation
+# (6.1.4 needs get and update besides upload; 6.3.x need get besides share).
+supporting_actions := {"ims:images:get", "ims:images:update"}
+
+# operations group the APIs that perform the same operation through different routes.
+operations := {
+	"upload an image file": {"register_image", "glance_upload_image_file"},
+	"share an image (manage its members)": {
+		"batch_add_members", "batch_update_members", "batch_delete_members",
+		"glance_add_member", "glance_update_member", "glance_delete_member", "glance_show_member", "glance_list_members",
+	},
+	"update an image": {"update_cloudimage", "glance_update_image"},
+	"list images": {"list_cloudimages", "glance_list_images", "glance_v1_1_list_images_detail"},
+	"delete an image": {"glance_delete_image", "glance_v1_1_delete_image"},
+}
+
+# primary(api): the actions an API exists for: its required actions minus the supporting
+# ones, or all of them when every one is supporting.
+primary(api) := p if {
+	p := {a | some a in api.actions; not supporting_actions[a]}
+	count(p) > 0
+} else := {a | some a in api.actions}
+
+# variants(api): the action sets an API can require, with their dependencies and the
+# actions that select them: the base set, and the base set plus each conditional action.
+variants(api) := array.concat(base, conds) if {
+	base := [{"keys": primary(api), "needs": api.actions, "deps": api.dependencies} | count(api.actions) > 0]
+	conds := [{"keys": {c.action}, "needs": array.concat(api.actions, [c.action]), "deps": array.concat(api.dependencies, c.dependencies)} |
+		some c in api.conditional
+	]
+}
+
+# ims_index(cat) is input.catalog.index, keyed by lower-case action x; every entry carries
+# the API id and, as sets, the actions it needs (so rules use set differences):
+#   partial[x]  APIs needing more than one action with x among their primary actions
+#   deps[x]     {api, needs, deps} for the API variants x selects that have dependencies
+#   gaps[x]     per operation: the APIs needing x (blocked by a Deny of x) and the APIs of
+#               the other route family that do not need x
+#   no_ep[x]    APIs with x among their primary actions that ignore enterprise projects
+# and, for each table, <table>_keys: the set of its keys.
+ims_tables(cat) := {
+	"partial": {x: es |
+		some x, _ in cat.by_action
+		es := [{"api": id, "needs": {a | some a in api.actions}} | some id, api in cat.apis; count(api.actions) > 1; x in primary(api)]
+		count(es) > 0
+	},
+	"deps": {x: es |
+		some x, _ in cat.by_action
+		es := [{"api": id, "needs": {a | some a in v.needs}, "deps": {d | some d in v.deps}} |
+			some id, api in cat.apis
+			some v in variants(api)
+			count(v.deps) > 0
+			x in v.keys
+		]
+		count(es) > 0
+	},
+	"gaps": {x: gs |
+		some x, _ in cat.by_action
+		gs := [{"operation": name, "blocked": blocked, "others": others} |
+			some name, ids in operations
+			blocked := sort([id | some id in ids; cat.apis[id]; x in cat.apis[id].actions])
+			count(blocked) > 0
+			fams := {cat.apis[id].family | some id in blocked}
+			others := [{"api": id, "needs": {a | some a in cat.apis[id].actions}} |
+				some id in sort(ids)
+				cat.apis[id]
+				not x in cat.apis[id].actions
+				not cat.apis[id].family in fams
+			]
+			count(others) > 0
+		]
+		count(gs) > 0
+	},
+	"no_ep": {x: es |
+		some x, _ in cat.by_action
+		es := [{"api": id, "needs": {a | some a in api.actions}} | some id, api in cat.apis; api.ep == false; x in primary(api)]
+		count(es) > 0
+	},
+}
+
+# ims_index adds to ims_tables the set of keys of each table, for cheap guards, and
+# no_ep_ids: for each action, the set of the no_ep API ids.
+ims_index(cat) := object.union(object.union(t, {sprintf("%s_keys", [name]): object.keys(table) | some name, table in t}), {"no_ep_ids": ids}) if {
+	t := ims_tables(cat)
+	ids := {x: {e.api | some e in es} | some x, es in t.no_ep}
+}
+
+# allowed / denied / denied_always: the known names the Action elements of Allow
+# statements, of Deny statements, and of Deny statements without Condition or Resource
+# expand to (aggregated by the Go digest; a conditional Allow counts: it may apply).
+allowed := input.allowed
+
+denied := input.denied
+
+denied_always := input.denied_always
+
+# enabled(e): the document allows every action of index entry e and denies none of them
+# unconditionally.
+enabled(e) if {
+	count(e.needs - allowed) == 0
+	count(e.needs & denied_always) == 0
+}
+
+findings contains {
+	"code": "W-MISSING-DEPENDENT-ACTION",
+	"pointer": a.pointer,
+	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
+	"fix": dependency_fix(missing),
+	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
+	"actions": missing,
+} if {
+	input.has.ims_deps == true
+	some a in input.actions
+	a.m.has_deps
+	a.effect == "Allow"
+	a.field == "Action"
+	enabled_deps := [e | some e in a.m.deps; count(e.needs - allowed) == 0]
+	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - allowed
+	count(missing) > 0
+}
+
+dependency_fix(missing) := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)" if {
+	count(missing & obs_dependencies) > 0
+} else := "also allow {actions} (here or in another policy granted in the same scope)"
+
+obs_dependencies := {"obs:bucket:*", "obs:object:*"}
+
+findings contains {
+	"code": "W-PARTIAL-API",
+	"pointer": a.pointer,
+	"message": "{value} is allowed, but the policy does not allow {actions}, also required by {apis}, so IAM keeps denying them",
+	"fix": "also allow {actions}",
+	"apis": {e.api | some e in a.m.partial; count(e.needs & missing) > 0},
+	"actions": missing,
+} if {
+	input.has.ims_partial == true
+	some a in input.actions
+	a.m.has_partial
+	a.effect == "Allow"
+	a.field == "Action"
+	missing := (a.m.partial_needs - allowed) - denied
+	count(missing) > 0
+}
+
+findings contains {
+	"code": "W-ROUTE-FAMILY-GAP",
+	"pointer": d.pointer,
+	"message": sprintf("Deny %s blocks \"%s\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}", [d.m.value, g.operation]),
+	"fix": "to block the operation on every route, also deny {actions}",
+	"apis": g.blocked,
+	"apis_other": open,
+	"actions": {n | some e in g.others; e.api in open; some n in e.needs; not denied[n]},
+} if {
+	input.has.ims_gaps == true
+	input.has.deny == true
+	some d in input.actions
+	d.m.has_gaps
+	d.effect == "Deny"
+	d.field == "Action"
+	some g in d.m.gaps
+	open := [e.api | some e in g.others; enabled(e)]
+	count(open) > 0
+}
+
+findings contains {
+	"code": "I-EP-UNSUPPORTED",
+	"pointer": input.statement.pointer,
+	"message": "granted on an enterprise project, this policy does not authorize {sections}: they honour only IAM-project grants",
+	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
+	"apis": union({input.catalog.index.no_ep_ids[x] | some x in allowed}),
+} if {
+	input.has.ims_no_ep == true
+	input.has.allow == true
+}

@@ -1,0 +1,179 @@
+# imsguard lint - role wrapper and scope rules
+#
+# The IAM API wrapper of a custom policy, {"role": {display_name, type, description,
+# policy}} (spec 9.1, E-ROLE-*), and whether the policy's services fit one attachment
+# scope (spec 7.2, E-SCOPE-MIX and W-SCOPE-TYPE). Responses (a role with id, links or
+# domain_id) and role list responses are system output, not requests: only E-ROLE-POLICY
+# applies to them.
+package imsguard.lint
+
+# role_request: the document is the policy of a create/modify request {"role": {...}},
+# not of a response (input.has.role_request, measured from the members only responses
+# carry: id, links, domain_id, created_time).
+role_request if input.has.role_request == true
+
+wm := input.wrapper.members
+
+findings contains {
+	"code": "E-ROLE-POLICY",
+	"pointer": input.wrapper.pointer,
+	"message": "the role has no \"policy\" (IAM.1020)",
+	"fix": "add \"policy\": {\"Version\": \"1.1\", \"Statement\": [...]}",
+} if {
+	input.has.no_policy == true
+	not wm.policy
+}
+
+findings contains {
+	"code": "E-ROLE-POLICY",
+	"pointer": wm.policy.pointer,
+	"message": sprintf("the role's \"policy\" must be an object, found %s (IAM.1020)", [kind_text(wm.policy.kind)]),
+	"fix": "write the policy as a JSON object, not as a string",
+} if {
+	input.has.no_policy == true
+	wm.policy.kind != "object"
+}
+
+findings contains {
+	"code": "E-ROLE-NAME",
+	"pointer": input.wrapper.pointer,
+	"message": "display_name is required (IAM.1001)",
+	"fix": "add \"display_name\": \"IMSImageReaders\"",
+} if {
+	input.has.role_display_name_irregular == true
+	input.has.role_request == true
+	not wm.display_name
+}
+
+findings contains {
+	"code": "E-ROLE-NAME",
+	"pointer": wm.display_name.pointer,
+	"message": sprintf("display_name must be a non-blank string, found %s (IAM.1001)", [name_text]),
+} if {
+	input.has.role_display_name_irregular == true
+	input.has.role_request == true
+	name_problem
+}
+
+name_problem if wm.display_name.kind != "string"
+
+name_problem if trim_space(wm.display_name.value) == ""
+
+name_text := kind_text(wm.display_name.kind) if {
+	wm.display_name.kind != "string"
+} else := "a blank string"
+
+findings contains {
+	"code": "E-ROLE-NAME-LENGTH",
+	"pointer": wm.display_name.pointer,
+	"message": sprintf("display_name has %d characters; the %s profile allows at most %d (IAM.1002)", [wm.display_name.length, input.settings.profile, input.limits.display_name]),
+} if {
+	input.has.role_display_name_irregular == true
+	input.has.role_request == true
+	wm.display_name.length > input.limits.display_name
+}
+
+findings contains {
+	"code": "E-ROLE-NAME-CHARS",
+	"pointer": wm.display_name.pointer,
+	"message": "display_name contains control characters or < > (IAM.1003)",
+	"fix": "use letters, digits, spaces and punctuation such as - _ .",
+} if {
+	input.has.role_display_name_irregular == true
+	input.has.role_request == true
+	regex.match(`[\x00-\x1f\x7f<>]`, wm.display_name.value)
+}
+
+findings contains {
+	"code": "E-ROLE-TYPE",
+	"pointer": input.wrapper.pointer,
+	"message": "type is required: \"XA\" for project-level services such as IMS, \"AX\" for global services (IAM.1004)",
+	"fix": "add \"type\": \"XA\"",
+} if {
+	input.has.role_type_irregular == true
+	input.has.role_request == true
+	not wm.type
+}
+
+findings contains {
+	"code": "E-ROLE-TYPE",
+	"pointer": wm.type.pointer,
+	"message": sprintf("type must be \"AX\" or \"XA\" for a custom policy, found %s (IAM.1005/1009)", [type_text]),
+	"fix": "use \"XA\" for IMS (a project-level service)",
+} if {
+	input.has.role_type_irregular == true
+	input.has.role_request == true
+	not wm.type.value in {"AX", "XA"}
+}
+
+type_text := sprintf("%q", [wm.type.value]) if {
+	wm.type.kind == "string"
+} else := kind_text(wm.type.kind)
+
+findings contains {
+	"code": "E-ROLE-RESERVED",
+	"pointer": wm[k].pointer,
+	"message": sprintf("a custom policy must not set %q: IAM fills it in (IAM.1006-1008)", [k]),
+	"fix": sprintf("remove %q", [k]),
+} if {
+	input.has.role_reserved == true
+	input.has.role_request == true
+	some k in {"catalog", "flag", "name"}
+	wm[k]
+}
+
+findings contains {
+	"code": "E-ROLE-DESCRIPTION",
+	"pointer": input.wrapper.pointer,
+	"message": "description is required by the create-policy API",
+	"fix": "add \"description\": \"what the policy is for\"",
+} if {
+	input.has.role_description_irregular == true
+	input.has.role_request == true
+	not wm.description
+}
+
+findings contains {
+	"code": "E-ROLE-DESCRIPTION",
+	"pointer": wm.description.pointer,
+	"message": sprintf("description must be a string, found %s", [kind_text(wm.description.kind)]),
+} if {
+	input.has.role_description_irregular == true
+	input.has.role_request == true
+	wm.description.kind != "string"
+}
+
+# ---------------------------------------------------------------- scope (spec 7.2)
+
+findings contains {
+	"code": "E-SCOPE-MIX",
+	"pointer": input.statement.pointer,
+	"message": sprintf("the policy mixes global services (%s) with project-level services (%s); the console does not accept such a custom policy", [concat(", ", sort(g)), concat(", ", sort(p))]),
+	"fix": "split it: one policy for the global services (attached to the global service project) and one for the project-level services",
+} if {
+	input.has.several_services == true
+	input.family == "policy"
+	g := global_services & input.services
+	count(g) > 0
+	p := project_services & input.services
+	count(p) > 0
+}
+
+findings contains {
+	"code": "W-SCOPE-TYPE",
+	"pointer": wm.type.pointer,
+	"message": sprintf("type %q is for %s services, but the policy grants %s services (%s)", [wm.type.value, want, have, concat(", ", sort(svcs))]),
+	"fix": sprintf("use \"type\": %q", [fit]),
+} if {
+	input.has.role_request == true
+	[want, have, fit, table] := scope_types[wm.type.value]
+	svcs := table & input.services
+	count(svcs) > 0
+}
+
+# scope_types: for each role type, the services it is meant for, the services that do not
+# fit it, the type that would, and the table of misfits.
+scope_types := {
+	"AX": ["global", "project-level", "XA", project_services],
+	"XA": ["project-level", "global", "AX", global_services],
+}

@@ -1,0 +1,175 @@
+package rego
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/imsguard/imsguard/policy"
+)
+
+// actionList digests the elements of an Action or NotAction value (a single string counts
+// as one element; the statement's field kind tells the rules it was not an array).
+func (g *digest) actionList(stmt int, n *policy.Node, field, effect string, conditional bool) {
+	if n == nil {
+		return
+	}
+	if n.Kind == policy.KindString {
+		g.action(stmt, 0, n, field, effect, conditional)
+		return
+	}
+	for j, it := range n.Items {
+		g.action(stmt, j, it, field, effect, conditional)
+	}
+}
+
+func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
+	l := g.l
+	items := []([2]*ast.Term){
+		l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)), l.it("effect", l.k(effect)),
+		l.it("conditional", tBool(conditional)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)),
+	}
+	if n.Kind != policy.KindString {
+		g.fact("action_irregular")
+		g.actions = append(g.actions, ast.ObjectTerm(items...))
+		return
+	}
+	m := l.actionInfo(n.Str, g.doc.Family)
+	for _, f := range m.facts {
+		g.fact(f)
+	}
+	g.raise("action_length", m.length)
+	if field == "Action" {
+		for _, x := range m.expands {
+			switch effect {
+			case "Allow":
+				g.allowed.add(x)
+			case "Deny":
+				g.denied.add(x)
+				if !conditional {
+					g.deniedAlways.add(x)
+				}
+			}
+		}
+	}
+	if m.service != "" {
+		g.services.add(m.service)
+	}
+	g.actions = append(g.actions, ast.ObjectTerm(append(items, l.it("m", m.term))...))
+}
+
+// actionMeasure is what the linter derives from one action string in one family.
+type actionMeasure struct {
+	term    *ast.Term // input.actions[_].m
+	facts   []string  // input.has facts the action contributes
+	length  int
+	service string   // normalized service when it has no wildcard, else ""
+	expands []string // known names the action matches
+}
+
+// actionInfo measures an action string (memoized per family and string):
+//
+//	{value, lower, length, segments, service, service_lower, bad_chars, qmark,
+//	 upper_service, wildcard, norm_segments, expands, known, suggestion,
+//	 partial, partial_needs, gaps, deps, deps_direct, deps_direct_apis, has_partial, has_gaps,
+//	 has_deps}
+//
+// partial, gaps and deps are the input.catalog.index entries of the expansions, joined
+// once here so the IMS rules need no lookups for actions they cannot concern. The deps
+// entries whose needs the action's own expansions cover are merged into deps_direct (the
+// union of their dependencies) and deps_direct_apis (their API ids): an Allow of the
+// action enables them whatever else the document says; deps keeps the others.
+func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
+	return l.actionMemo.get(string(fam)+"\x00"+v, func() actionMeasure {
+		am := actionMeasure{length: utf8.RuneCountInString(v)}
+		segs := strings.Count(v, ":") + 1
+		svc, _, _ := strings.Cut(v, ":")
+		bad := outside(v, actionAlphabet, ':')
+		wildcard := strings.ContainsAny(v, "*?")
+		qmark := strings.ContainsRune(v, '?')
+		if bad != "" || qmark {
+			am.facts = append(am.facts, "action_chars")
+		}
+		if segs != 3 || strings.HasPrefix(v, ":") || strings.HasSuffix(v, ":") || strings.Contains(v, "::") {
+			am.facts = append(am.facts, "action_segments")
+		}
+		upper := hasUpper(svc)
+		if upper {
+			am.facts = append(am.facts, "action_upper_service")
+		}
+		norm := ""
+		if fam == policy.FamilyIdentity && v == "*" {
+			norm = "*:*:*"
+		} else if p, err := NormalizeAction(v, fam); err == nil {
+			norm = p
+		}
+		var normSegs, expands []*ast.Term
+		var names []string
+		if norm != "" {
+			parts := strings.Split(norm, ":")
+			normSegs = []*ast.Term{tStr(parts[0]), tStr(parts[1]), tStr(parts[2])}
+			if parts[1] == "*" && parts[2] == "*" {
+				am.facts = append(am.facts, "action_broad")
+			}
+			if !strings.ContainsAny(parts[0], "*?") {
+				am.service = parts[0]
+			}
+			names = l.cat.expand(norm)
+			am.expands = names
+			ims := false
+			for _, x := range names {
+				expands = append(expands, tStr(x))
+				ims = ims || strings.HasPrefix(x, "ims:")
+			}
+			if ims {
+				am.facts = append(am.facts, "ims")
+			}
+		}
+		joined := map[string]*ast.Term{}
+		for _, t := range []struct{ table, fact string }{{"partial", "ims_partial"}, {"gaps", "ims_gaps"}} {
+			entries := l.cat.joined(t.table, names)
+			if len(entries) > 0 {
+				am.facts = append(am.facts, t.fact)
+			}
+			joined[t.table] = ast.ArrayTerm(entries...)
+		}
+		partialNeeds := ast.NewSet()
+		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
+			if o, ok := e.Value.(ast.Object); ok {
+				if needs, ok := o.Get(ast.StringTerm("needs")).Value.(ast.Set); ok {
+					needs.Foreach(partialNeeds.Add)
+				}
+			}
+		})
+		direct, directIDs, others := l.cat.splitDeps(names)
+		if direct.Len() > 0 || len(others) > 0 {
+			am.facts = append(am.facts, "ims_deps")
+		}
+		noEP := l.cat.noEPIDs(names)
+		if noEP.Len() > 0 {
+			am.facts = append(am.facts, "ims_no_ep")
+		}
+		known := len(expands) > 0
+		if !known {
+			am.facts = append(am.facts, "action_unknown")
+		}
+		suggestion := ""
+		if !known && !wildcard && l.cat.service[strings.ToLower(svc)] {
+			suggestion = nearest(v, l.cat.canon)
+		}
+		am.term = ast.ObjectTerm(
+			l.it("value", tStr(v)), l.it("lower", tStr(strings.ToLower(v))), l.it("length", tNum(am.length)),
+			l.it("segments", tNum(segs)), l.it("service", tStr(svc)), l.it("service_lower", tStr(strings.ToLower(svc))),
+			l.it("bad_chars", tStr(bad)), l.it("qmark", tBool(qmark)), l.it("upper_service", tBool(upper)),
+			l.it("wildcard", tBool(wildcard)), l.it("norm_segments", ast.ArrayTerm(normSegs...)),
+			l.it("expands", ast.ArrayTerm(expands...)), l.it("known", tBool(known)), l.it("suggestion", tStr(suggestion)),
+			l.it("partial", joined["partial"]), l.it("partial_needs", ast.NewTerm(partialNeeds)), l.it("gaps", joined["gaps"]),
+			l.it("deps", ast.ArrayTerm(others...)),
+			l.it("deps_direct", ast.NewTerm(direct)), l.it("deps_direct_apis", ast.NewTerm(directIDs)),
+			l.it("has_deps", tBool(direct.Len() > 0 || len(others) > 0)), l.it("has_partial", tBool(joined["partial"].Value.(*ast.Array).Len() > 0)),
+			l.it("has_gaps", tBool(joined["gaps"].Value.(*ast.Array).Len() > 0)),
+		)
+		return am
+	})
+}

@@ -1,0 +1,193 @@
+package rego
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/imsguard/imsguard/policy"
+)
+
+// The SARIF 2.1.0 subset imsguard writes (https://docs.oasis-open.org/sarif/sarif/v2.1.0/).
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri,omitempty"`
+	Version        string      `json:"version,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string            `json:"id"`
+	Name                 string            `json:"name"`
+	ShortDescription     sarifText         `json:"shortDescription"`
+	FullDescription      sarifText         `json:"fullDescription"`
+	Help                 sarifText         `json:"help"`
+	DefaultConfiguration sarifRuleConfig   `json:"defaultConfiguration"`
+	Properties           map[string]string `json:"properties,omitempty"`
+}
+
+type sarifRuleConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifResult struct {
+	RuleID       string             `json:"ruleId"`
+	RuleIndex    int                `json:"ruleIndex"`
+	Level        string             `json:"level"`
+	Message      sarifText          `json:"message"`
+	Locations    []sarifLocation    `json:"locations"`
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical  `json:"physicalLocation"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           sarifRegion   `json:"region"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn"`
+}
+
+type sarifLogical struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification"`
+}
+
+// sarifLevel maps a severity to a SARIF level.
+func sarifLevel(sev string) string {
+	switch sev {
+	case policy.SeverityError:
+		return "error"
+	case policy.SeverityWarning:
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// WriteSARIF writes the report as a SARIF 2.1.0 log with one rule per code: every built-in
+// code of rules, then the codes of user rules that occur. version is the tool version
+// ("" to omit).
+func (r *LintReport) WriteSARIF(w io.Writer, rules []RuleInfo, version string) error {
+	driver := sarifDriver{Name: "imsguard", InformationURI: "https://github.com/imsguard/imsguard", Version: version}
+	index := map[string]int{}
+	for _, ri := range rules {
+		index[ri.Code] = len(driver.Rules)
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID: ri.Code, Name: ruleName(ri.Code),
+			ShortDescription:     sarifText{ri.Title},
+			FullDescription:      sarifText{fmt.Sprintf("%s (%s)", ri.Title, ri.Basis)},
+			Help:                 sarifText{fmt.Sprintf("%s. Basis: %s. See docs/lint.md for every imsguard lint code.", ri.Title, ri.Basis)},
+			DefaultConfiguration: sarifRuleConfig{sarifLevel(ri.Severity)},
+			Properties:           map[string]string{"basis": ri.Basis},
+		})
+	}
+	for _, code := range sortedCodes(r.Findings) {
+		if _, ok := index[code]; ok {
+			continue
+		}
+		sev := policy.SeverityWarning
+		for _, f := range r.Findings {
+			if f.Code == code {
+				sev = f.Severity
+				break
+			}
+		}
+		index[code] = len(driver.Rules)
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID: code, Name: ruleName(code),
+			ShortDescription:     sarifText{"custom rule " + code},
+			FullDescription:      sarifText{"finding of the user's own Rego rule " + code},
+			Help:                 sarifText{"a rule loaded with --rules"},
+			DefaultConfiguration: sarifRuleConfig{sarifLevel(sev)},
+		})
+	}
+	results := make([]sarifResult, 0, len(r.Findings))
+	for _, f := range r.Findings {
+		msg := f.Message
+		if f.Fix != "" {
+			msg += " Fix: " + f.Fix
+		}
+		if f.Note != "" {
+			msg += " Note: " + f.Note
+		}
+		res := sarifResult{
+			RuleID: f.Code, RuleIndex: index[f.Code], Level: sarifLevel(f.Severity), Message: sarifText{msg},
+			Locations: []sarifLocation{{
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)}, Region: sarifRegion{StartLine: f.Line, StartColumn: f.Column}},
+				LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Pointer, Kind: "element"}},
+			}},
+		}
+		if f.Suppressed {
+			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: f.Reason}}
+		}
+		results = append(results, res)
+	}
+	log := sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(log); err != nil {
+		return fmt.Errorf("write SARIF report: %w", err)
+	}
+	return nil
+}
+
+// ruleName turns a code into a SARIF rule name: "E-ACTION-CHARS" → "ActionChars".
+func ruleName(code string) string {
+	parts := strings.FieldsFunc(code, func(r rune) bool { return r == '-' || r == '.' || r == '_' })
+	var b strings.Builder
+	for i, p := range parts {
+		if i == 0 && len(parts) > 1 && len(p) == 1 {
+			continue // the severity letter
+		}
+		b.WriteString(strings.ToUpper(p[:1]))
+		b.WriteString(strings.ToLower(p[1:]))
+	}
+	return b.String()
+}
+
+// sarifURI is the artifact URI of a file name: relative paths stay relative (code scanning
+// resolves them against the checkout), stdin becomes "stdin".
+func sarifURI(file string) string {
+	if file == "-" {
+		return "stdin"
+	}
+	return filepath.ToSlash(file)
+}

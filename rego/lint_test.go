@@ -1,0 +1,136 @@
+package rego
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/lint")
+
+// lintDirs maps each folder of testdata/lint to the options its documents are linted with.
+var lintDirs = map[string]LintOptions{
+	"strict":       {},
+	"quota-2025":   {Profile: ProfileQuota2025},
+	"edition-2021": {OperatorEdition: OperatorEditionLegacy},
+	"edition-2023": {OperatorEdition: OperatorEditionNew},
+	"size-raw":     {SizeMode: SizeRaw},
+}
+
+func newTestLinter(t testing.TB, opts LintOptions) *Linter {
+	t.Helper()
+	cat, err := actions.Embedded()
+	require.NoError(t, err)
+	l, err := NewLinter(context.Background(), cat, opts)
+	require.NoError(t, err)
+	return l
+}
+
+// TestLintGolden lints every document under testdata/lint and compares the text report with
+// the .golden file next to it (refresh with go test ./rego -run TestLintGolden -update). It
+// also checks that the documents, together, produce every code of the rule catalogue.
+func TestLintGolden(t *testing.T) {
+	root := filepath.Join("..", "testdata", "lint")
+	seen := map[string]bool{}
+	var linter *Linter
+	for dir, opts := range lintDirs {
+		l := newTestLinter(t, opts)
+		linter = l
+		names, err := filepath.Glob(filepath.Join(root, dir, "*.json"))
+		require.NoError(t, err)
+		require.NotEmpty(t, names, dir)
+		for _, name := range names {
+			rel := filepath.ToSlash(strings.TrimPrefix(name, root+string(filepath.Separator)))
+			t.Run(rel, func(t *testing.T) {
+				data, err := os.ReadFile(name)
+				require.NoError(t, err)
+				f := policy.Parse(rel, data)
+				report, err := l.LintFiles(context.Background(), []*policy.File{f}, nil, "error", time.Now())
+				require.NoError(t, err)
+				for _, fd := range report.Findings {
+					seen[fd.Code] = true
+					_, known := l.Rule(fd.Code)
+					assert.True(t, known, "code %s is not in the rule catalogue", fd.Code)
+					assert.GreaterOrEqual(t, fd.Line, 1)
+					assert.GreaterOrEqual(t, fd.Column, 1)
+					for _, ph := range []string{"{value}", "{apis}", "{sections}", "{families}", "{apis_other}", "{families_other}", "{actions}"} {
+						assert.NotContains(t, fd.Message+fd.Fix, ph, "unrendered placeholder in %s", fd.Code)
+					}
+				}
+				var buf bytes.Buffer
+				require.NoError(t, report.WriteText(&buf))
+				golden := strings.TrimSuffix(name, ".json") + ".golden"
+				if *update {
+					require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
+					return
+				}
+				want, err := os.ReadFile(golden)
+				require.NoError(t, err, "missing golden file; run go test ./rego -run TestLintGolden -update")
+				assert.Equal(t, string(want), buf.String())
+				if strings.HasPrefix(filepath.Base(name), "valid-") {
+					assert.False(t, report.Summary.Failed, "valid documents have no errors")
+				}
+				if strings.HasPrefix(filepath.Base(name), "broken-") {
+					assert.True(t, report.Summary.Failed, "broken documents have errors")
+				}
+			})
+		}
+	}
+	var missing []string
+	for _, r := range linter.Rules() {
+		if !seen[r.Code] {
+			missing = append(missing, r.Code)
+		}
+	}
+	sort.Strings(missing)
+	assert.Empty(t, missing, "codes no golden document produces")
+}
+
+// TestLintConcurrent lints from several goroutines with one Linter (run with -race): the
+// memos and the prepared query are shared.
+func TestLintConcurrent(t *testing.T) {
+	l := newTestLinter(t, LintOptions{})
+	docs := []string{
+		`{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list", "ims:image:get"]}]}`,
+		`{"Version": "1.1", "Statement": [{"Effect": "Deny", "Action": ["ims:images:get"]}, {"Effect": "Allow", "Action": ["ims:images:*"]}]}`,
+		`{"role": {"display_name": "x", "type": "XA", "description": "d", "policy": {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:quotas:get"], "Condition": {"Bool": {"g:MFAPresent": ["true"]}}}]}}}`,
+	}
+	want := make([]int, len(docs))
+	for i, d := range docs {
+		fs, err := l.Lint(context.Background(), policy.Parse("d.json", []byte(d)))
+		require.NoError(t, err)
+		want[i] = len(fs)
+	}
+	done := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := range 30 {
+				d := (w + i) % len(docs)
+				fs, err := l.Lint(context.Background(), policy.Parse("d.json", []byte(docs[d])))
+				if err == nil && len(fs) != want[d] {
+					err = assert.AnError
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-done)
+	}
+}
