@@ -1,0 +1,252 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/imsguard/imsguard/actions"
+)
+
+// Modes of the proxy.
+const (
+	// ModeEnforce denies every request that is not allowed.
+	ModeEnforce = "enforce"
+	// ModeAudit forwards every request and logs what enforce mode would have decided.
+	ModeAudit = "audit"
+)
+
+// Config is the proxy configuration file, TOML. Load order: Defaults, then a strict decode
+// of the file (unknown keys are errors with file:line), then Validate, then compile into a
+// Snapshot. Durations are Go duration strings ("10s", "1m30s"); relative paths resolve
+// against the folder of the configuration file. Secrets never live in the file: a secret
+// access key is read from the environment variable named by PrincipalConfig.SecretKeyEnv.
+type Config struct {
+	// Listen is the address the proxy serves IMS clients on (default 127.0.0.1:8443).
+	Listen string `toml:"listen"`
+	// Upstream is the IMS endpoint requests are forwarded to, e.g.
+	// https://ims.ae-ad-1.g42cloud.com (required). A path prefix is kept.
+	Upstream string `toml:"upstream"`
+	// Mode is "enforce" (default) or "audit".
+	Mode string `toml:"mode"`
+	// Project is the IAM project assumed when the credential names none: AK/SK requests,
+	// the default principal, domain-scoped tokens (default ae-ad-1).
+	Project string `toml:"project"`
+	// DefaultPrincipal names the principal of requests without any credential (sidecar
+	// mode). Empty: such requests are denied.
+	DefaultPrincipal string `toml:"default_principal"`
+	// TrustedProxies are the peers (IP addresses or CIDR prefixes) whose X-Forwarded-For is
+	// believed for g:SourceIp. Empty: the peer address is the source address.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// MaxBody is the most bytes read from a request body to resolve conditional actions or
+	// to verify a signed payload hash (default 1 MiB). Larger bodies that must be read are
+	// denied; bodies that need not be read (image uploads) stream through unbounded.
+	MaxBody int64 `toml:"max_body"`
+	// RequireSignature denies AK/SK requests whose access key has no secret configured, so
+	// every AK/SK request is verified by the proxy (default false: the upstream verifies).
+	RequireSignature bool `toml:"require_signature"`
+	// DecisionLog is where decision lines go: "-" for standard output (default) or a file,
+	// opened for appending.
+	DecisionLog string `toml:"decision_log"`
+
+	ServerTLS   ServerTLSConfig   `toml:"server_tls"`
+	Metrics     MetricsConfig     `toml:"metrics"`
+	Timeouts    TimeoutsConfig    `toml:"timeouts"`
+	UpstreamTLS TLSConfig         `toml:"upstream_tls"`
+	IAM         IAMConfig         `toml:"iam"`
+	Signature   SignatureConfig   `toml:"signature"`
+	Engine      EngineConfig      `toml:"engine"`
+	Principals  []PrincipalConfig `toml:"principals"`
+}
+
+// ServerTLSConfig is the [server_tls] table: serve clients over TLS (a central proxy).
+// Both files or neither; without them the proxy speaks plain HTTP (a sidecar on loopback).
+type ServerTLSConfig struct {
+	CertFile string `toml:"cert_file"` // PEM certificate chain
+	KeyFile  string `toml:"key_file"`  // PEM private key
+}
+
+// MetricsConfig is the [metrics] table.
+type MetricsConfig struct {
+	// Listen is the address of /metrics, /healthz and /readyz (default 127.0.0.1:9090);
+	// empty disables the listener.
+	Listen string `toml:"listen"`
+}
+
+// TimeoutsConfig is the [timeouts] table. Zero means no limit where a limit is optional.
+type TimeoutsConfig struct {
+	ReadHeader             time.Duration `toml:"read_header"`              // client request headers (default 10s)
+	Read                   time.Duration `toml:"read"`                     // whole client request, body included (default 0: uploads are long)
+	Write                  time.Duration `toml:"write"`                    // whole response (default 0)
+	Idle                   time.Duration `toml:"idle"`                     // keep-alive idle (default 120s)
+	Shutdown               time.Duration `toml:"shutdown"`                 // drain in-flight requests on stop (default 30s)
+	Decision               time.Duration `toml:"decision"`                 // identity + policy decision (default 5s)
+	UpstreamDial           time.Duration `toml:"upstream_dial"`            // TCP connect (default 10s)
+	UpstreamTLSHandshake   time.Duration `toml:"upstream_tls_handshake"`   // TLS handshake (default 10s)
+	UpstreamResponseHeader time.Duration `toml:"upstream_response_header"` // upstream answer after the request was sent (default 60s) → 504
+}
+
+// TLSConfig is the [upstream_tls] table. The upstream certificate is always verified unless
+// InsecureSkipVerify is set explicitly.
+type TLSConfig struct {
+	CAFile             string `toml:"ca_file"`              // PEM bundle replacing the system roots
+	ServerName         string `toml:"server_name"`          // overrides the name checked in the certificate
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"` // never in production
+}
+
+// IAMConfig is the [iam] table: X-Auth-Token validation with Keystone v3
+// GET /v3/auth/tokens. Without an endpoint, token requests are denied.
+type IAMConfig struct {
+	Endpoint           string        `toml:"endpoint"`             // e.g. https://iam.ae-ad-1.g42cloud.com
+	CAFile             string        `toml:"ca_file"`              // PEM bundle replacing the system roots
+	InsecureSkipVerify bool          `toml:"insecure_skip_verify"` // never in production
+	Timeout            time.Duration `toml:"timeout"`              // one validation call (default 5s)
+	CacheSize          int           `toml:"cache_size"`           // validated tokens kept (default 10000)
+	CacheMaxTTL        time.Duration `toml:"cache_max_ttl"`        // also forget tokens after this long (default 0: at expiry)
+}
+
+// SignatureConfig is the [signature] table for SDK-HMAC-SHA256 requests.
+type SignatureConfig struct {
+	// MaxSkew is how far X-Sdk-Date may be from the proxy's clock (default 15m).
+	MaxSkew time.Duration `toml:"max_skew"`
+}
+
+// EngineConfig is the [engine] table, passed to the policy engine.
+type EngineConfig struct {
+	AbsentNegated bool `toml:"absent_negated"` // negated operators are true on absent keys (AWS reading)
+	Lenient       bool `toml:"lenient"`        // evaluate documents IAM would reject, fail-safe
+	CacheSize     int  `toml:"cache_size"`     // decision cache per principal (0: engine default; <0: off)
+}
+
+// PrincipalConfig is one [[principals]] entry: who a caller is and which policies apply.
+type PrincipalConfig struct {
+	// Name identifies the principal in logs and default_principal.
+	Name string `toml:"name"`
+	// AccessKeys are access key ids (AK) of SDK-HMAC-SHA256 requests for this principal.
+	AccessKeys []string `toml:"access_keys"`
+	// SecretKeyEnv maps an access key id to the environment variable holding its secret
+	// key. With a secret, the proxy verifies the request signature.
+	SecretKeyEnv map[string]string `toml:"secret_key_env"`
+	// Users are IAM user names ("alice", any domain) or "domain/user" for token requests.
+	Users []string `toml:"users"`
+	// Policies are policy files or folders attached to all projects.
+	Policies []string `toml:"policies"`
+	// Attachments are policies attached in a narrower (or explicit) scope.
+	Attachments []AttachmentConfig `toml:"attachments"`
+	// SignUpstream, when set, makes the proxy sign the requests of this principal that came
+	// without a credential (the default principal of a sidecar) with this AK/SK, so the
+	// workload itself holds no cloud credential.
+	SignUpstream *UpstreamCredential `toml:"sign_upstream"`
+}
+
+// UpstreamCredential is a [principals.sign_upstream] table.
+type UpstreamCredential struct {
+	AccessKey    string `toml:"access_key"`     // access key id
+	SecretKeyEnv string `toml:"secret_key_env"` // environment variable holding the secret key
+	ProjectID    string `toml:"project_id"`     // sent as X-Project-Id (optional)
+}
+
+// AttachmentConfig is one [[principals.attachments]] entry.
+type AttachmentConfig struct {
+	Policy             string   `toml:"policy"`              // policy file or folder
+	Scope              string   `toml:"scope"`               // all_projects | project | global | enterprise_project
+	Projects           []string `toml:"projects"`            // for scope = "project"
+	EnterpriseProjects []string `toml:"enterprise_projects"` // for scope = "enterprise_project"
+}
+
+// Defaults returns the configuration every file is decoded over.
+func Defaults() Config {
+	return Config{
+		Listen:      "127.0.0.1:8443",
+		Mode:        ModeEnforce,
+		Project:     "ae-ad-1",
+		MaxBody:     actions.DefaultMaxBody,
+		DecisionLog: "-",
+		Metrics:     MetricsConfig{Listen: "127.0.0.1:9090"},
+		Timeouts: TimeoutsConfig{
+			ReadHeader:             10 * time.Second,
+			Idle:                   120 * time.Second,
+			Shutdown:               30 * time.Second,
+			Decision:               5 * time.Second,
+			UpstreamDial:           10 * time.Second,
+			UpstreamTLSHandshake:   10 * time.Second,
+			UpstreamResponseHeader: 60 * time.Second,
+		},
+		IAM:       IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000},
+		Signature: SignatureConfig{MaxSkew: 15 * time.Minute},
+	}
+}
+
+// ErrInvalidConfig is wrapped by every configuration decode or validation error.
+var ErrInvalidConfig = errors.New("invalid configuration")
+
+// ConfigError is a configuration problem with its location.
+type ConfigError struct {
+	File string // file name as given
+	Line int    // 1-based, 0 when unknown
+	Key  string // dotted key, e.g. "principals.access_keys", when known
+	Err  error  // wraps ErrInvalidConfig
+}
+
+// Error implements error: "config FILE:LINE: KEY: problem".
+func (e *ConfigError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("config %s: %s: %v", loc, e.Key, e.Err)
+	}
+	return fmt.Sprintf("config %s: %v", loc, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+var decodeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// ParseConfig decodes data (named name in errors) over Defaults, strictly, and validates
+// it. It does not touch the file system or the environment.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	cfg := Defaults()
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &ConfigError{File: name, Line: pe.Position.Line, Key: pe.LastKey, Err: fmt.Errorf("%w: %s", ErrInvalidConfig, pe.Message)}
+		}
+		// Type mismatches are plain errors: "toml: line N (last key "k"): message".
+		if m := decodeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &ConfigError{File: name, Line: line, Key: m[2], Err: fmt.Errorf("%w: %s", ErrInvalidConfig, m[3])}
+		}
+		return nil, &ConfigError{File: name, Err: fmt.Errorf("%w: %v", ErrInvalidConfig, err)}
+	}
+	var und []toml.Key
+	for _, k := range md.Undecoded() {
+		// [lint] belongs to the linter (rego.LoadLintConfig reads it strictly); one
+		// imsguard.toml can serve `imsguard lint` and `imsguard proxy`.
+		if len(k) > 0 && k[0] == "lint" {
+			continue
+		}
+		und = append(und, k)
+	}
+	if len(und) > 0 {
+		k := und[0]
+		return nil, &ConfigError{File: name, Line: keyLine(data, k, -1), Key: k.String(),
+			Err: fmt.Errorf("%w: unknown key (see docs/proxy.md for the keys)", ErrInvalidConfig)}
+	}
+	if err := cfg.validate(); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return nil, &ConfigError{File: name, Line: keyLine(data, fe.key, fe.index), Key: fe.key.String(), Err: fmt.Errorf("%w: %s", ErrInvalidConfig, fe.msg)}
+		}
+		return nil, &ConfigError{File: name, Err: fmt.Errorf("%w: %v", ErrInvalidConfig, err)}
+	}
+	return &cfg, nil
+}

@@ -1,0 +1,233 @@
+package proxy
+
+import (
+	"io"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/imsguard/imsguard/rego"
+)
+
+// record collects what the decision log says about one request. Tokens, keys, signatures
+// and query values are never put in it: the path is the canonical path without the query,
+// an access key id is shortened, errors carry no credential.
+type record struct {
+	id             string
+	generation     uint64
+	start          time.Time
+	principal      string
+	auth           string
+	accessKey      string
+	sourceIP       string
+	method         string
+	path           string
+	api            string
+	actions        []string
+	decision       string // Allow | ExplicitDeny | ImplicitDeny | Deny (denied before the engine)
+	reason         string // why not allowed (reasons*), empty when allowed
+	denied         []string
+	matched        []string              // statements that matched, when not from a decision
+	decided        []rego.ActionDecision // the engine's per-action decisions (matched statements)
+	cached         bool
+	errMsg         string
+	enforced       bool
+	forwarded      bool
+	signedUpstream bool
+	status         int
+	upStatus       int
+	decideDur      time.Duration
+	upDur          time.Duration
+}
+
+// appendMatched appends the statements that matched as JSON strings
+// "action=policy#statement:Effect", rendered straight from the decision.
+func appendMatched(b []byte, decided []rego.ActionDecision) []byte {
+	b = append(b, `,"matched":[`...)
+	first := true
+	for _, a := range decided {
+		for _, m := range a.Matched {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendJSONString(b, a.Action+"="+m.Policy+"#"+strconv.Itoa(m.Statement)+":"+m.Effect)
+		}
+	}
+	return append(b, ']')
+}
+
+// deniedActions lists the actions that were not allowed.
+func deniedActions(d rego.Decision) []string {
+	var out []string
+	for _, a := range d.Actions {
+		if a.Effect != rego.Allow {
+			out = append(out, a.Action)
+		}
+	}
+	return out
+}
+
+// decisionLog writes one JSON line per request. The line has the shape slog's JSONHandler
+// gives a record with msg "decision" (time, level, msg, then the fields), but is encoded
+// directly into a pooled buffer: the generic handler cost 6.7µs a line on the benchmark
+// machine, about a tenth of a proxied request. Safe for concurrent use; each line is one
+// Write.
+type decisionLog struct {
+	w    io.Writer
+	mu   sync.Mutex
+	pool sync.Pool
+}
+
+func newDecisionLog(w io.Writer) *decisionLog {
+	return &decisionLog{w: w, pool: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}}
+}
+
+// write encodes rec and writes it as one line. end is the time the request finished.
+func (l *decisionLog) write(rec *record, end time.Time) {
+	if l == nil {
+		return
+	}
+	bp := l.pool.Get().(*[]byte)
+	b := rec.appendJSON((*bp)[:0], end)
+	l.mu.Lock()
+	_, _ = l.w.Write(b)
+	l.mu.Unlock()
+	*bp = b
+	l.pool.Put(bp)
+}
+
+// appendJSON appends the decision line, newline included.
+func (rec *record) appendJSON(b []byte, end time.Time) []byte {
+	b = append(b, `{"time":"`...)
+	b = end.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"decision"`...)
+	b = jsonField(b, "decision_id", rec.id)
+	b = append(b, `,"generation":`...)
+	b = strconv.AppendUint(b, rec.generation, 10)
+	b = jsonField(b, "principal", rec.principal)
+	b = jsonField(b, "auth", rec.auth)
+	if rec.accessKey != "" {
+		b = jsonField(b, "access_key", rec.accessKey)
+	}
+	b = jsonField(b, "source_ip", rec.sourceIP)
+	b = jsonField(b, "method", rec.method)
+	b = jsonField(b, "path", rec.path)
+	b = jsonField(b, "api", rec.api)
+	b = jsonList(b, "actions", rec.actions)
+	b = jsonField(b, "decision", rec.decision)
+	if rec.reason != "" {
+		b = jsonField(b, "reason", rec.reason)
+	}
+	if len(rec.denied) > 0 {
+		b = jsonList(b, "denied_actions", rec.denied)
+	}
+	if rec.decided != nil {
+		b = appendMatched(b, rec.decided)
+	} else {
+		b = jsonList(b, "matched", rec.matched)
+	}
+	if rec.cached {
+		b = append(b, `,"cached":true`...)
+	}
+	if rec.errMsg != "" {
+		b = jsonField(b, "error", rec.errMsg)
+	}
+	b = append(b, `,"enforced":`...)
+	b = strconv.AppendBool(b, rec.enforced)
+	b = append(b, `,"forwarded":`...)
+	b = strconv.AppendBool(b, rec.forwarded)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(rec.status), 10)
+	if rec.signedUpstream {
+		b = append(b, `,"signed_upstream":true`...)
+	}
+	if rec.forwarded {
+		b = append(b, `,"upstream_status":`...)
+		b = strconv.AppendInt(b, int64(rec.upStatus), 10)
+		b = append(b, `,"upstream_ms":`...)
+		b = appendMillis(b, rec.upDur)
+	}
+	b = append(b, `,"decision_ms":`...)
+	b = appendMillis(b, rec.decideDur)
+	b = append(b, `,"latency_ms":`...)
+	b = appendMillis(b, end.Sub(rec.start))
+	return append(b, "}\n"...)
+}
+
+func appendMillis(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)
+}
+
+func jsonField(b []byte, key, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, value)
+}
+
+func jsonList(b []byte, key string, values []string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, `":[`...)
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string, escaping as log/slog does: quotes,
+// backslashes and control characters; invalid UTF-8 becomes U+FFFD; U+2028 and U+2029 are
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

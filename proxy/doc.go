@@ -1,0 +1,21 @@
+// Package proxy is the enforcing reverse proxy that runs in front of the Image Management
+// Service (IMS): it identifies the caller (AK/SK signature, IAM token or a configured default
+// principal), maps the request to exactly one IMS API with the catalog of package actions,
+// asks the caller's policy engine (package rego) whether every required action is allowed,
+// and only then forwards the canonical request upstream with net/http/httputil.ReverseProxy.
+//
+// Everything that goes wrong denies: an unknown route, a path that is not canonical, a body
+// that cannot be read or resolved, a credential that cannot be verified, an engine error or
+// a timeout. Audit mode (mode = "audit") forwards every request and logs what enforce mode
+// would have decided.
+//
+// The configuration (TOML, see Config) and the policy files are loaded into an immutable
+// Snapshot: parsed, linted, compiled into one engine per principal. A Server holds the
+// current Snapshot in an atomic pointer; each request reads it exactly once, so a hot reload
+// (fsnotify, SIGHUP via Server.Reload) swaps the whole set at once and a bad change keeps
+// the last good one. Decisions are logged as JSON lines (log/slog) and counted in Prometheus
+// metrics served on a separate listener together with /healthz and /readyz.
+//
+// There is no package-level state: everything hangs off a Server built by NewServer, and
+// all exported methods of Server and Snapshot are safe for concurrent use.
+package proxy

@@ -1,0 +1,147 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// forwarder sends allowed requests upstream: httputil.ReverseProxy with Rewrite, so
+// hop-by-hop headers and the client's Forwarded / X-Forwarded-* headers are removed before
+// the proxy sets its own. It is built per upstream setting and shared by snapshots whose
+// settings are equal (connections survive reloads). Safe for concurrent use.
+type forwarder struct {
+	rp        *httputil.ReverseProxy
+	transport *http.Transport
+}
+
+// fwdKey is the context key of the per-request forwarding state.
+type fwdKey struct{}
+
+// forwarding is what the handler tells Rewrite and the hooks about one request.
+type forwarding struct {
+	canonical bool   // path/query below replace the client's; false only in audit mode
+	path      string // canonical path that was authorized
+	query     string // raw query, forwarded as is
+	sourceIP  string
+	sign      *upstreamCred // sign the outbound request (sign_upstream), or nil
+	body      []byte        // the request body when it was read (for signing)
+	rec       *record
+	sent      time.Time
+}
+
+// bufferPool shares copy buffers between requests (httputil.BufferPool).
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+// newForwarder builds the reverse proxy to s.upstream.
+func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
+	t := s.Config.Timeouts
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: t.UpstreamDial, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       s.upTLS.Clone(),
+		TLSHandshakeTimeout:   t.UpstreamTLSHandshake,
+		ResponseHeaderTimeout: t.UpstreamResponseHeader,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true, // never add Accept-Encoding: requests arrive as sent
+	}
+	target := *s.upstream
+	f := &forwarder{transport: tr}
+	f.rp = &httputil.ReverseProxy{
+		Transport:  tr,
+		BufferPool: newBufferPool(),
+		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			fw := pr.In.Context().Value(fwdKey{}).(*forwarding)
+			if fw.canonical {
+				pr.Out.URL.Path = fw.path
+				pr.Out.URL.RawPath = ""
+				pr.Out.URL.RawQuery = fw.query
+			}
+			pr.SetURL(&target)
+			for k := range pr.Out.Header {
+				if strings.HasPrefix(k, "X-Forwarded-") || k == "X-Real-Ip" || k == "Forwarded" {
+					delete(pr.Out.Header, k)
+				}
+			}
+			h := pr.Out.Header // canonical keys set directly: this runs for every request
+			if fw.sourceIP != "" {
+				h["X-Forwarded-For"] = []string{fw.sourceIP}
+			}
+			h["X-Forwarded-Host"] = []string{pr.In.Host}
+			if pr.In.TLS != nil {
+				h["X-Forwarded-Proto"] = []string{"https"}
+			} else {
+				h["X-Forwarded-Proto"] = []string{"http"}
+			}
+			fw.sent = time.Now()
+			if fw.sign != nil {
+				if err := fw.sign.sign(pr.Out, fw.body, fw.sent); err != nil {
+					delete(pr.Out.Header, "Authorization") // unsigned: the upstream refuses it
+					fw.rec.errMsg = err.Error()
+				} else {
+					fw.rec.signedUpstream = true
+				}
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			fw := resp.Request.Context().Value(fwdKey{}).(*forwarding)
+			fw.rec.upStatus = resp.StatusCode
+			fw.rec.upDur = time.Since(fw.sent)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			fw := r.Context().Value(fwdKey{}).(*forwarding)
+			fw.rec.upDur = time.Since(fw.sent)
+			d := upstreamDenial(r, err)
+			m.upstreamErrors.WithLabelValues(d.reason).Inc()
+			fw.rec.errMsg = d.err.Error()
+			fw.rec.status = d.status
+			if d.reason == "canceled" {
+				return // the client is gone; nobody reads an answer
+			}
+			d.reason = reasonUpstream
+			writeDenial(w, fw.rec.id, d)
+		},
+	}
+	return f
+}
+
+// upstreamDenial classifies a forwarding error: 504 for a timeout, 502 otherwise. The
+// reason is the metric kind (unreachable, timeout, canceled).
+func upstreamDenial(r *http.Request, err error) *denial {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is known; keep the cause
+	}
+	var ne net.Error
+	switch {
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		return &denial{status: 499, reason: "canceled", err: errors.New("client canceled the request")}
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return &denial{status: http.StatusGatewayTimeout, reason: "timeout", msg: "upstream IMS did not answer in time", err: err}
+	default:
+		return &denial{status: http.StatusBadGateway, reason: "unreachable", msg: "upstream IMS is unreachable", err: err}
+	}
+}
+
+// close releases idle upstream connections.
+func (f *forwarder) close() { f.transport.CloseIdleConnections() }

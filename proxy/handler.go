@@ -1,0 +1,267 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/imsguard/imsguard/rego"
+)
+
+// methodOverrideHeaders would let a client make IMS see another method than the one
+// authorized; requests carrying any of them are refused.
+var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// ServeHTTP decides one request with the snapshot in use when it arrived, then forwards it
+// (allowed, or audit mode) or answers with the JSON error.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := srv.now()
+	s := srv.current.Load() // one snapshot decides the whole request
+	srv.metrics.inflight.Inc()
+	defer srv.metrics.inflight.Dec()
+	x := &exchange{} // all per-request state in one allocation
+	rec, fw := &x.rec, &x.fw
+	*rec = record{id: newDecisionID(), generation: s.Generation, start: start, method: r.Method, enforced: s.enforcing()}
+	fw.rec = rec
+	x.sw.ResponseWriter = w
+	x.bb = bodyBuffer{w: w, r: r, max: s.cat.MaxBody(), deadline: s.Config.Timeouts.Decision}
+	w.Header()[HeaderDecisionID] = []string{rec.id}
+
+	d := srv.decide(w, r, s, rec, fw, &x.bb, start)
+	rec.decideDur = srv.now().Sub(start)
+	if d != nil {
+		rec.reason, rec.denied = d.reason, d.denied
+		if rec.decision == "" {
+			rec.decision = "Deny"
+		}
+		if d.err != nil {
+			rec.errMsg = d.err.Error()
+		}
+	}
+	if d != nil && s.enforcing() {
+		rec.status = d.status
+		writeDenial(w, rec.id, d)
+		srv.finish(rec)
+		return
+	}
+	rec.forwarded = true
+	sw := &x.sw
+	defer func() {
+		// ReverseProxy aborts the handler (http.ErrAbortHandler) when the response cannot be
+		// copied to the client; the request is still logged and counted.
+		if p := recover(); p != nil {
+			rec.status, rec.errMsg = sw.code(), "response to the client aborted"
+			srv.finish(rec)
+			panic(p)
+		}
+	}()
+	s.fwd.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), fwdKey{}, fw)))
+	if rec.status == 0 {
+		rec.status = sw.code()
+	}
+	srv.finish(rec)
+}
+
+// exchange is the state of one request: what is logged, what Rewrite needs, the status
+// seen, the body read for the decision.
+type exchange struct {
+	rec record
+	fw  forwarding
+	sw  statusWriter
+	bb  bodyBuffer
+}
+
+// finish logs and counts a request.
+func (srv *Server) finish(rec *record) {
+	srv.decisions.write(rec, srv.now())
+	srv.metrics.observe(rec)
+}
+
+// decide runs every check in order and returns nil only when the request may be forwarded
+// to fw.path. It fills rec as it learns things.
+func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, rec *record, fw *forwarding, bb *bodyBuffer, now time.Time) *denial {
+	ip, err := sourceIP(r, s.trusted)
+	if err != nil {
+		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: err.Error(), err: err}
+	}
+	fw.sourceIP = ip.String()
+	rec.sourceIP = fw.sourceIP
+	for _, h := range methodOverrideHeaders {
+		if _, ok := r.Header[h]; ok {
+			return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: h + " is not accepted: send the real method"}
+		}
+	}
+	if r.Header.Get("Upgrade") != "" || r.Method == http.MethodConnect {
+		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: "protocol upgrades and CONNECT are not accepted"}
+	}
+
+	res := s.cat.Route(r.Method, r.RequestURI)
+	rec.path = res.Path
+	if !res.Matched {
+		return &denial{status: http.StatusForbidden, reason: reasonNoAPI,
+			msg: fmt.Sprintf("request matches no IMS API (%s): %s", res.Reason, res.Detail),
+			err: fmt.Errorf("%s: %s", res.Reason, res.Detail)}
+	}
+	fw.canonical, fw.path, fw.query = true, res.Path, res.Query
+	rec.api = res.API.ID
+
+	// The decision deadline is enforced without a timer per request (a context timer cost
+	// more than the cached decision itself): the body read has a read deadline, token
+	// validation its own IAM timeout, and a decision that took longer than the deadline is
+	// refused once it returns. Policy evaluation always terminates; a client that goes away
+	// cancels through the request context.
+	ctx := r.Context()
+	id, d := identify(ctx, r, s, res.Path, bb.get, now)
+	if id != nil {
+		rec.auth, rec.accessKey = id.auth, id.accessKey
+		if id.principal != nil {
+			rec.principal = id.principal.Name
+		}
+	}
+	if s.tokens != nil && r.Header.Get(headerAuthTok) != "" {
+		srv.metrics.tokenCache.WithLabelValues(tokenResult(id, d)).Inc()
+	}
+	if d != nil {
+		return d
+	}
+
+	if id.auth == authDefault && id.principal.signer != nil {
+		fw.sign = id.principal.signer
+		if fw.sign.needsBody(r) {
+			body, d := bb.get()
+			if d != nil {
+				return d
+			}
+			fw.body = body
+		}
+	}
+	if res.API.NeedsBody() {
+		body, d := bb.get()
+		if d != nil {
+			return d
+		}
+		if err := s.cat.Resolve(&res, body); err != nil {
+			return &denial{status: http.StatusBadRequest, reason: reasonBody, msg: "request body does not say which actions are required: " + err.Error(), err: err}
+		}
+	}
+	rec.actions = res.Actions
+	if len(res.Actions) == 0 {
+		rec.decision = string(rego.Allow) // the API requires no IAM action
+		return nil
+	}
+
+	in := rego.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project,
+		Context: id.conditionContext(srv.clock.currentTime(now), fw.sourceIP)}
+	if res.Query != "" {
+		in.URL += "?" + res.Query
+	}
+	if res.API.EnterpriseProject {
+		ep, err := enterpriseProject(res.Query)
+		if err != nil {
+			return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: err.Error(), err: err}
+		}
+		in.EnterpriseProjectID = ep
+	}
+	dec, err := id.principal.decider.Decide(ctx, in)
+	if err == nil && srv.now().Sub(now) > s.Config.Timeouts.Decision {
+		err = fmt.Errorf("decision took longer than timeouts.decision (%s)", s.Config.Timeouts.Decision)
+	}
+	if err != nil {
+		return &denial{status: http.StatusInternalServerError, reason: reasonEngine, msg: "the request could not be authorized (policy evaluation failed); refused",
+			denied: res.Actions, err: err}
+	}
+	rec.decision = string(dec.Effect)
+	rec.decided = dec.Actions
+	rec.cached = dec.Cached
+	if dec.Effect != rego.Allow {
+		denied := deniedActions(dec)
+		if len(denied) == 0 {
+			denied = res.Actions // fail closed: an odd decision denies everything
+		}
+		return &denial{status: http.StatusForbidden, reason: reasonPolicy, denied: denied,
+			msg: fmt.Sprintf("%s: principal %q is not allowed %s (%s %s)", dec.Effect, id.principal.Name, strings.Join(denied, ", "), res.API.Method, res.API.Path)}
+	}
+	return nil
+}
+
+// tokenResult names the outcome of a token validation for the metrics.
+func tokenResult(id *identity, d *denial) string {
+	switch {
+	case id != nil && id.token != nil && id.cached:
+		return "cache_hit"
+	case id != nil && id.token != nil:
+		return "iam_valid"
+	case d != nil && errors.Is(d.err, ErrInvalidToken):
+		return "iam_invalid"
+	default:
+		return "iam_error"
+	}
+}
+
+// enterpriseProject returns the enterprise_project_id query parameter, the enterprise
+// project a request names for enterprise-project-scoped grants.
+func enterpriseProject(rawQuery string) (string, error) {
+	if !strings.Contains(rawQuery, "enterprise_project_id") {
+		return "", nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", fmt.Errorf("query string cannot be parsed unambiguously")
+	}
+	vs := q["enterprise_project_id"]
+	if len(vs) > 1 {
+		return "", fmt.Errorf("enterprise_project_id is given more than once")
+	}
+	if len(vs) == 0 {
+		return "", nil
+	}
+	return vs[0], nil
+}
+
+// newDecisionID returns a random 16-hex-digit id. Ids correlate log lines; they are not
+// secrets, so math/rand suffices.
+func newDecisionID() string {
+	const hex = "0123456789abcdef"
+	var b [16]byte
+	n := rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		b[i] = hex[n&0xF]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+// statusWriter remembers the status code written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flush, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}

@@ -1,0 +1,305 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego"
+)
+
+// Linter checks parsed policy files before they are compiled; any error blocks the load.
+// The lead's Rego linter plugs in here; DefaultLinter is the built-in minimum.
+type Linter func(files []*policy.File) error
+
+// DeciderFactory compiles one principal's attachments into a Decider. NewEngine (the Rego
+// engine) is the default.
+type DeciderFactory func(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error)
+
+// ErrPolicyLint is wrapped by load errors caused by policy lint errors.
+var ErrPolicyLint = errors.New("policy lint failed")
+
+// ErrInconsistentRead is returned when the files kept changing while they were read.
+var ErrInconsistentRead = errors.New("files changed while they were read")
+
+// DefaultLinter rejects files with error-severity problems (JSON syntax, duplicate keys)
+// and files without a policy document.
+func DefaultLinter(files []*policy.File) error {
+	var errs []error
+	for _, f := range files {
+		bad := false
+		for _, p := range f.Problems {
+			if p.Severity == policy.SeverityError {
+				errs = append(errs, fmt.Errorf("%s:%s", f.Name, p))
+				bad = true
+			}
+		}
+		if !bad && len(f.Documents) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no policy document in the file", f.Name))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrPolicyLint, errors.Join(errs...))
+}
+
+// NewEngine is the DeciderFactory of the Rego engine.
+func NewEngine(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error) {
+	return rego.New(ctx, cat, atts, opts)
+}
+
+// Loader reads a configuration and its policies into a Snapshot: decode, validate, resolve
+// paths and secrets, read and lint the policies, compile one engine per principal. It is
+// the single load path of `imsguard proxy`, `imsguard validate` and every reload. A Loader
+// is safe for concurrent use once its fields are set.
+type Loader struct {
+	// ConfigPath is the configuration file; empty loads the embedded default.
+	ConfigPath string
+	// Catalog is the IMS catalog (required).
+	Catalog *actions.Catalog
+	// Linter checks policy files; nil uses DefaultLinter.
+	Linter Linter
+	// NewDecider compiles policies; nil uses NewEngine.
+	NewDecider DeciderFactory
+	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// maxReadAttempts bounds how often Load re-reads files that change under it.
+const maxReadAttempts = 5
+
+// Load reads everything and builds a Snapshot. The files are read twice and must be equal
+// both times, so a snapshot never mixes two versions of the files (an editor or a
+// Kubernetes ConfigMap update swapping them mid-read); if they keep changing, Load fails
+// with ErrInconsistentRead and a later reload picks the change up.
+func (l *Loader) Load(ctx context.Context) (*Snapshot, error) {
+	return l.load(ctx, "")
+}
+
+// errUnchanged is returned by load when the files have the digest the caller already has.
+var errUnchanged = errors.New("configuration and policies unchanged")
+
+// load is Load; when the files read have digest skip, it stops before compiling and
+// returns errUnchanged.
+func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
+	if l.Catalog == nil {
+		return nil, errors.New("load: no catalog")
+	}
+	var src source = embeddedSource{}
+	if l.ConfigPath != "" {
+		fs, err := newFileSource(l.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		src = fs
+	}
+	var last error
+	for attempt := 0; attempt < maxReadAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+			}
+		}
+		first, err := readInputs(src)
+		if err != nil {
+			return nil, err
+		}
+		second, err := readInputs(src)
+		if err != nil {
+			return nil, err
+		}
+		if first.digest != second.digest {
+			last = fmt.Errorf("load %s: %w", src.name(), ErrInconsistentRead)
+			continue
+		}
+		if skip != "" && first.digest == skip {
+			return nil, errUnchanged
+		}
+		return l.build(ctx, src, first)
+	}
+	return nil, last
+}
+
+// build lints, resolves and compiles the inputs.
+func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, error) {
+	cfg := in.cfg
+	lint := l.Linter
+	if lint == nil {
+		lint = DefaultLinter
+	}
+	var all []*policy.File
+	for _, p := range policyPaths(cfg) {
+		all = append(all, in.policies[src.resolve(p)]...)
+	}
+	if err := lint(dedupFiles(all)); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+	}
+	s := &Snapshot{
+		Config: cfg, Source: src.name(), Digest: in.digest, Files: in.files,
+		cat:        l.Catalog.WithMaxBody(cfg.MaxBody),
+		principals: map[string]*Principal{}, byAK: map[string]*Principal{}, byUser: map[string]*Principal{},
+		secrets: map[string]string{}, upstreamCreds: map[string]*upstreamCred{},
+	}
+	var err error
+	if s.upstream, err = url.Parse(cfg.Upstream); err != nil {
+		return nil, fmt.Errorf("config %s: upstream: %w", src.name(), err)
+	}
+	if cfg.IAM.Endpoint != "" {
+		if s.iamURL, err = url.Parse(cfg.IAM.Endpoint); err != nil {
+			return nil, fmt.Errorf("config %s: iam.endpoint: %w", src.name(), err)
+		}
+	}
+	for _, p := range cfg.TrustedProxies {
+		pfx, _ := parsePrefix(p) // validated
+		s.trusted = append(s.trusted, pfx)
+	}
+	var upKey, iamKey string
+	if s.upTLS, upKey, err = clientTLS(in, src, cfg.UpstreamTLS.CAFile, cfg.UpstreamTLS.ServerName, cfg.UpstreamTLS.InsecureSkipVerify); err != nil {
+		return nil, fmt.Errorf("config %s: upstream_tls: %w", src.name(), err)
+	}
+	if s.iamTLS, iamKey, err = clientTLS(in, src, cfg.IAM.CAFile, "", cfg.IAM.InsecureSkipVerify); err != nil {
+		return nil, fmt.Errorf("config %s: iam: %w", src.name(), err)
+	}
+	if s.serverCert, err = serverCertificate(in, src, cfg.ServerTLS); err != nil {
+		return nil, fmt.Errorf("config %s: server_tls: %w", src.name(), err)
+	}
+	t := cfg.Timeouts
+	s.fwdKey = fmt.Sprintf("%s|%s|%v|%v|%v", cfg.Upstream, upKey, t.UpstreamDial, t.UpstreamTLSHandshake, t.UpstreamResponseHeader)
+	s.iamKey = fmt.Sprintf("%s|%s|%v|%d|%v", cfg.IAM.Endpoint, iamKey, cfg.IAM.Timeout, cfg.IAM.CacheSize, cfg.IAM.CacheMaxTTL)
+	if err := l.secrets(s, cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+	}
+	opts := rego.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
+	factory := l.NewDecider
+	if factory == nil {
+		factory = NewEngine
+	}
+	for _, pc := range cfg.Principals {
+		atts := attachments(src, pc, in.policies)
+		d, err := factory(ctx, s.cat, atts, opts)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: principal %q: %w", src.name(), pc.Name, err)
+		}
+		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name]}
+		s.principals[p.Name] = p
+		for _, ak := range pc.AccessKeys {
+			s.byAK[ak] = p
+		}
+		for _, u := range pc.Users {
+			s.byUser[u] = p
+		}
+	}
+	if cfg.DefaultPrincipal != "" {
+		s.fallback = s.principals[cfg.DefaultPrincipal]
+	}
+	if src.watchable() {
+		s.watch = watchDirs(s.Files, policyDirs(src, cfg))
+	}
+	if cfg.DecisionLog != "-" {
+		s.decisionLog = src.resolve(cfg.DecisionLog)
+	}
+
+	return s, nil
+}
+
+// secrets reads the secret key of every access key that names an environment variable.
+func (l *Loader) secrets(s *Snapshot, cfg *Config) error {
+	lookup := l.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	for _, pc := range cfg.Principals {
+		for ak, env := range pc.SecretKeyEnv {
+			v, ok := lookup(env)
+			if !ok || v == "" {
+				return fmt.Errorf("principal %q: environment variable %s (secret key of access key %s) is not set", pc.Name, env, redactAK(ak))
+			}
+			s.secrets[ak] = v
+		}
+		if u := pc.SignUpstream; u != nil {
+			v, ok := lookup(u.SecretKeyEnv)
+			if !ok || v == "" {
+				return fmt.Errorf("principal %q: environment variable %s (sign_upstream secret key) is not set", pc.Name, u.SecretKeyEnv)
+			}
+			s.upstreamCreds[pc.Name] = &upstreamCred{ak: u.AccessKey, sk: v, projectID: u.ProjectID}
+		}
+	}
+	return nil
+}
+
+// attachments turns a principal's policy paths into engine attachments, one per document.
+func attachments(src source, pc PrincipalConfig, loaded map[string][]*policy.File) []rego.Attachment {
+	var out []rego.Attachment
+	add := func(p string, scope rego.Scope) {
+		for _, f := range loaded[src.resolve(p)] {
+			for i, d := range f.Documents {
+				name := src.display(f.Name)
+				if len(f.Documents) > 1 {
+					name = fmt.Sprintf("%s[%d]", name, i)
+				}
+				out = append(out, rego.Attachment{Name: name, Document: d, Scope: scope})
+			}
+		}
+	}
+	for _, p := range pc.Policies {
+		add(p, rego.Scope{Kind: rego.ScopeAllProjects})
+	}
+	for _, a := range pc.Attachments {
+		add(a.Policy, rego.Scope{Kind: rego.ScopeKind(a.Scope), Projects: a.Projects, EnterpriseProjects: a.EnterpriseProjects})
+	}
+	return out
+}
+
+// dedupFiles drops repeated files (a file attached twice is linted once).
+func dedupFiles(files []*policy.File) []*policy.File {
+	seen := map[*policy.File]bool{}
+	out := files[:0:0]
+	for _, f := range files {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// policyDirs returns the resolved policy paths that are folders.
+func policyDirs(src source, cfg *Config) []string {
+	var out []string
+	for _, p := range policyPaths(cfg) {
+		r := src.resolve(p)
+		if info, err := os.Stat(r); err == nil && info.IsDir() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// watchDirs returns the folders to watch: the folder of every file read, and every policy
+// folder. Watching folders (not files) sees editors and ConfigMaps that replace files.
+func watchDirs(files, dirs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(d string) {
+		if abs, err := filepath.Abs(d); err == nil && !seen[abs] {
+			seen[abs] = true
+			out = append(out, abs)
+		}
+	}
+	for _, f := range files {
+		add(filepath.Dir(f))
+	}
+	for _, d := range dirs {
+		add(d)
+	}
+	return out
+}

@@ -1,0 +1,238 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/proxy/stub"
+)
+
+// The load tests only run with IMSGUARD_LOADTEST=1 (they take about a minute and want an
+// otherwise idle machine); `go test -race ./...` skips them. All traffic is on 127.0.0.1,
+// bounded in count and time. Results are logged (go test -v) and, with
+// IMSGUARD_LOADTEST_OUT=FILE, appended to FILE as Markdown.
+//
+//	IMSGUARD_LOADTEST=1 go test -run 'TestLoad' -v -count=1 ./proxy/
+
+func loadTest(t *testing.T) {
+	if os.Getenv("IMSGUARD_LOADTEST") == "" {
+		t.Skip("set IMSGUARD_LOADTEST=1 to run the load tests")
+	}
+}
+
+func report(t *testing.T, text string) {
+	t.Log("\n" + text)
+	if out := os.Getenv("IMSGUARD_LOADTEST_OUT"); out != "" {
+		f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		require.NoError(t, err)
+		defer f.Close()
+		_, _ = f.WriteString(text + "\n")
+	}
+}
+
+// get sends one request and drains the answer.
+func get(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// closedLoop runs workers sending back-to-back requests for d and returns requests/second.
+func closedLoop(t *testing.T, url string, workers int, d time.Duration) float64 {
+	client := benchClient()
+	defer client.CloseIdleConnections()
+	var n, errs atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if err := get(client, url); err != nil {
+					errs.Add(1)
+					continue
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, errs.Load(), "errors under load")
+	return float64(n.Load()) / d.Seconds()
+}
+
+// TestLoadThroughput compares the maximum throughput of imsguard and a bare
+// httputil.ReverseProxy to the same upstream. Short rounds are taken in adjacent pairs
+// (alternating which goes first) so background load hits both alike; the median of the
+// per-pair ratios is the result.
+func TestLoadThroughput(t *testing.T) {
+	loadTest(t)
+	w := newBenchWorld(t)
+	const rounds, workers = 10, 32
+	d := 1500 * time.Millisecond
+	var bare, guard, ratio []float64
+	for i := range rounds {
+		var b, g float64
+		if i%2 == 0 {
+			b = closedLoop(t, w.bare+"/v2/images?limit=10", workers, d)
+			g = closedLoop(t, w.guard+"/v2/images?limit=10", workers, d)
+		} else {
+			g = closedLoop(t, w.guard+"/v2/images?limit=10", workers, d)
+			b = closedLoop(t, w.bare+"/v2/images?limit=10", workers, d)
+		}
+		bare, guard, ratio = append(bare, b), append(guard, g), append(ratio, g/b)
+	}
+	med := func(x []float64) float64 {
+		y := slices.Clone(x)
+		slices.Sort(y)
+		return (y[len(y)/2-1] + y[len(y)/2]) / 2
+	}
+	report(t, fmt.Sprintf(`### Maximum throughput (closed loop, %d connections, %d adjacent pairs of %s rounds)
+
+| target | req/s (median) | per round |
+|---|---:|---|
+| bare httputil.ReverseProxy | %.0f | %s |
+| imsguard (enforce, decision log to a file) | %.0f | %s |
+| imsguard / bare (median of the per-pair ratios) | **%.2f** | %s |
+`, workers, rounds, d, med(bare), fmtRates(bare, "%.0f"), med(guard), fmtRates(guard, "%.0f"), med(ratio), fmtRates(ratio, "%.2f")))
+}
+
+func fmtRates(r []float64, format string) string {
+	var s []string
+	for _, x := range r {
+		s = append(s, fmt.Sprintf(format, x))
+	}
+	return strings.Join(s, ", ")
+}
+
+// openLoop sends requests at a fixed rate for d (scheduled, not waiting for answers) and
+// returns the latencies measured from each request's scheduled time, so a stall counts
+// against every request it delays (no coordinated omission).
+func openLoop(t *testing.T, url string, rate int, d time.Duration) (lat []time.Duration, errs int64) {
+	client := benchClient()
+	defer client.CloseIdleConnections()
+	total := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	lat = make([]time.Duration, total)
+	var nerr atomic.Int64
+	sem := make(chan struct{}, 1024)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < total; {
+		due := int(time.Since(start)/interval) + 1
+		for ; i < total && i < due; i++ {
+			scheduled := start.Add(time.Duration(i) * interval)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(i int) {
+				defer func() { <-sem; wg.Done() }()
+				if err := get(client, url); err != nil {
+					nerr.Add(1)
+				}
+				lat[i] = time.Since(scheduled)
+			}(i)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return lat, nerr.Load()
+}
+
+func pct(lat []time.Duration, p float64) string {
+	i := int(float64(len(lat)-1) * p)
+	return fmt.Sprintf("%.2f", float64(lat[i].Microseconds())/1000)
+}
+
+// TestLoadLatency reports p50/p99/p99.9 latency at fixed request rates up to 5000/s,
+// through imsguard and through the bare proxy.
+func TestLoadLatency(t *testing.T) {
+	loadTest(t)
+	w := newBenchWorld(t)
+	d := 4 * time.Second
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Latency at fixed rates (open loop, %s per rate, ms from the scheduled send time)\n\n", d)
+	b.WriteString("| rate (req/s) | target | p50 | p99 | p99.9 | max | errors |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, rate := range []int{500, 1000, 2000, 5000} {
+		for _, tc := range []struct{ name, url string }{{"bare", w.bare}, {"imsguard", w.guard}} {
+			runtime.GC()
+			lat, errs := openLoop(t, tc.url+"/v2/images?limit=10", rate, d)
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %d |\n", rate, tc.name, pct(lat, .5), pct(lat, .99), pct(lat, .999), pct(lat, 1), errs)
+			require.Zero(t, errs)
+		}
+	}
+	report(t, b.String())
+}
+
+// TestLoadUploadMemory streams a generated 1 GiB image upload through imsguard (AK/SK,
+// UNSIGNED-PAYLOAD) and samples the Go heap while it flows: memory stays flat.
+func TestLoadUploadMemory(t *testing.T) {
+	loadTest(t)
+	w := newBenchWorld(t)
+	const size = 1 << 30
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+		}
+	}()
+	req, err := http.NewRequest("PUT", w.guard+"/v2/images/"+stub.SampleImageID+"/file", io.LimitReader(zeroReader{}, size))
+	require.NoError(t, err)
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	require.NoError(t, stub.Sign(req, nil, adminAK, adminSK, time.Time{}))
+	start := time.Now()
+	resp, err := benchClient().Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	close(stop)
+	<-sampled
+	require.Equal(t, 200, resp.StatusCode)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	report(t, fmt.Sprintf(`### Streaming a 1 GiB upload (PUT /v2/images/{id}/file, AK/SK UNSIGNED-PAYLOAD)
+
+| measure | value |
+|---|---:|
+| time | %s (%.0f MiB/s) |
+| Go heap in use before | %.1f MiB |
+| Go heap in use, peak while streaming (client + proxy + upstream in one process) | %.1f MiB |
+| bytes allocated during the upload | %.1f MiB |
+`, elapsed.Round(time.Millisecond), float64(size)/(1<<20)/elapsed.Seconds(),
+		float64(before.HeapInuse)/(1<<20), float64(peak.Load())/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)))
+	require.Less(t, peak.Load()-min(peak.Load(), before.HeapInuse), uint64(64<<20), "the upload is not buffered")
+}

@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the Prometheus series of one Server, on a registry of its own (no global
+// registration).
+type metrics struct {
+	reg            *prometheus.Registry
+	decisions      *prometheus.CounterVec // api, action, result
+	responses      *prometheus.CounterVec // code, forwarded
+	decisionTime   prometheus.Histogram
+	upstreamTime   prometheus.Histogram
+	upstreamErrors *prometheus.CounterVec // kind
+	tokenCache     *prometheus.CounterVec // result (hit, miss)
+	inflight       prometheus.Gauge
+	reloads        prometheus.Counter
+	reloadFailures prometheus.Counter
+	generation     prometheus.Gauge
+	lastReload     prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	latency := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imsguard_decisions_total",
+			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam).",
+		}, []string{"api", "action", "result"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imsguard_responses_total",
+			Help: "Responses to clients by HTTP status and whether the request was forwarded upstream.",
+		}, []string{"code", "forwarded"}),
+		decisionTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "imsguard_decision_duration_seconds",
+			Help:    "Time from receiving a request to its decision (routing, identity, body, engine).",
+			Buckets: latency,
+		}),
+		upstreamTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "imsguard_upstream_duration_seconds",
+			Help:    "Time from forwarding a request to the upstream response headers.",
+			Buckets: latency,
+		}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imsguard_upstream_errors_total",
+			Help: "Forwarded requests that got no upstream response, by kind (unreachable, timeout, canceled).",
+		}, []string{"kind"}),
+		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imsguard_token_validations_total",
+			Help: "X-Auth-Token validations by result (cache_hit, iam_valid, iam_invalid, iam_error).",
+		}, []string{"result"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imsguard_requests_in_flight",
+			Help: "Requests being handled.",
+		}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_reloads_total",
+			Help: "Configuration and policy sets installed by a reload.",
+		}),
+		reloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_reload_failures_total",
+			Help: "Reloads that failed (the last good set stays in use).",
+		}),
+		generation: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imsguard_config_generation",
+			Help: "Generation of the configuration and policy set in use (1 at start).",
+		}),
+		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imsguard_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time the set in use was installed.",
+		}),
+	}
+	m.reg.MustRegister(m.decisions, m.responses, m.decisionTime, m.upstreamTime, m.upstreamErrors,
+		m.tokenCache, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe counts one finished request.
+func (m *metrics) observe(rec *record) {
+	result := rec.reason
+	switch rec.decision {
+	case "Allow":
+		result = "allow"
+	case "ExplicitDeny":
+		result = "explicit_deny"
+	case "ImplicitDeny":
+		result = "implicit_deny"
+	}
+	api := rec.api
+	if api == "" {
+		api = "none"
+	}
+	if len(rec.actions) == 0 {
+		m.decisions.WithLabelValues(api, "none", result).Inc()
+	}
+	for _, a := range rec.actions {
+		m.decisions.WithLabelValues(api, a, result).Inc()
+	}
+	m.responses.WithLabelValues(strconv.Itoa(rec.status), strconv.FormatBool(rec.forwarded)).Inc()
+	m.decisionTime.Observe(rec.decideDur.Seconds())
+	if rec.forwarded && rec.upStatus > 0 {
+		m.upstreamTime.Observe(rec.upDur.Seconds())
+	}
+}
+
+// handler serves /metrics, /healthz and /readyz.
+func (m *metrics) handler(ready func() bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}

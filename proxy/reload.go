@@ -1,0 +1,152 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Reload re-reads the configuration and policy files, lints and compiles them, and swaps
+// the new set in atomically. On any error the last good set stays in use, the failure is
+// logged and counted, and the error is returned. Requests in flight finish with the set
+// they started with. Settings that need a restart (listeners, decision_log, server
+// timeouts, switching server_tls on or off) keep their running values; a change to them is
+// logged. A renewed server certificate is picked up.
+func (srv *Server) Reload(ctx context.Context) error {
+	return srv.reload(ctx, false)
+}
+
+// reload is Reload; ifChanged skips the swap (and compiling) when the files are unchanged.
+func (srv *Server) reload(ctx context.Context, ifChanged bool) error {
+	srv.reloadMu.Lock()
+	defer srv.reloadMu.Unlock()
+	old := srv.current.Load()
+	skip := ""
+	if ifChanged {
+		skip = old.Digest
+	}
+	s, err := srv.loader.load(ctx, skip)
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	if err == nil {
+		err = srv.install(s, old)
+	}
+	if err != nil {
+		srv.metrics.reloadFailures.Inc()
+		srv.log.Error("reload failed; keeping the last good configuration", "generation", old.Generation, "error", err)
+		return err
+	}
+	srv.metrics.reloads.Inc()
+	for _, k := range restartOnly(srv.started, s.Config) {
+		srv.log.Warn("setting changed but needs a restart; the running value is kept", "key", k)
+	}
+	srv.log.Info("reloaded", "generation", s.Generation, "digest", s.Digest[:16], "files", len(s.Files), "mode", s.Config.Mode)
+	return nil
+}
+
+// restartOnly lists the settings that differ between a and b and only apply at start.
+func restartOnly(a, b *Config) []string {
+	var out []string
+	if a.Listen != b.Listen {
+		out = append(out, "listen")
+	}
+	if a.Metrics.Listen != b.Metrics.Listen {
+		out = append(out, "metrics.listen")
+	}
+	if a.DecisionLog != b.DecisionLog {
+		out = append(out, "decision_log")
+	}
+	if (a.ServerTLS.CertFile == "") != (b.ServerTLS.CertFile == "") {
+		out = append(out, "server_tls (switching TLS on or off)")
+	}
+	at, bt := a.Timeouts, b.Timeouts
+	if at.ReadHeader != bt.ReadHeader || at.Read != bt.Read || at.Write != bt.Write || at.Idle != bt.Idle || at.Shutdown != bt.Shutdown {
+		out = append(out, "timeouts (read_header, read, write, idle, shutdown)")
+	}
+	return out
+}
+
+// watch reloads (when the files changed) after file events in the watched folders settle.
+// It returns when ctx is done.
+func (srv *Server) watch(ctx context.Context) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		srv.log.Error("file watching unavailable; reload with SIGHUP", "error", err)
+		return
+	}
+	defer w.Close()
+	watched := map[string]bool{}
+	sync := func() {
+		want := map[string]bool{}
+		for _, d := range srv.current.Load().watch {
+			want[d] = true
+			if !watched[d] {
+				if err := w.Add(d); err != nil {
+					srv.log.Warn("cannot watch folder", "folder", d, "error", err)
+					continue
+				}
+				watched[d] = true
+			}
+		}
+		for d := range watched {
+			if !want[d] {
+				_ = w.Remove(d)
+				delete(watched, d)
+			}
+		}
+	}
+	sync()
+	debounce := srv.opts.Debounce
+	if debounce <= 0 {
+		debounce = 200 * time.Millisecond
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if relevantEvent(ev) {
+				timer.Reset(debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			srv.log.Warn("file watch error", "error", err)
+			timer.Reset(debounce)
+		case <-timer.C:
+			_ = srv.reload(ctx, true) // failures are logged and counted
+			sync()
+		}
+	}
+}
+
+// relevantEvent filters out events that cannot change the configuration: permission
+// changes and files that are neither TOML, JSON, folders nor Kubernetes' ..data links
+// (the decision log, editor swap files).
+func relevantEvent(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	base := filepath.Base(ev.Name)
+	if strings.HasPrefix(base, "..") {
+		return true
+	}
+	switch ext := filepath.Ext(base); ext {
+	case ".toml", ".json", "":
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,285 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Server. Only Loader is required.
+type Options struct {
+	// Loader loads the configuration and policies (at start and on every reload).
+	Loader *Loader
+	// Log receives operational messages (start, reloads, errors); nil discards them.
+	Log *slog.Logger
+	// Stdout is where decision_log = "-" writes; nil uses os.Stdout.
+	Stdout io.Writer
+	// DecisionLog, when set, receives the decision lines instead of decision_log.
+	DecisionLog io.Writer
+	// Listener and MetricsListener, when set, are used instead of listening on the
+	// configured addresses (tests, the demo).
+	Listener, MetricsListener net.Listener
+	// Watch reloads when the configuration or policy files change (fsnotify).
+	Watch bool
+	// Debounce is how long file events must settle before a reload (default 200ms).
+	Debounce time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the enforcing proxy: an http.Handler deciding each request with the current
+// Snapshot, plus listeners, the metrics endpoint, hot reload and graceful shutdown. All
+// methods are safe for concurrent use.
+type Server struct {
+	loader    *Loader
+	log       *slog.Logger
+	decisions *decisionLog
+	metrics   *metrics
+	now       func() time.Time
+	clock     secondClock
+	opts      Options
+
+	current  atomic.Pointer[Snapshot]
+	gen      atomic.Uint64
+	reloadMu sync.Mutex
+	ready    atomic.Bool
+	started  *Config // values that need a restart to change
+
+	ln, mln net.Listener
+	logFile io.Closer
+}
+
+// NewServer loads the configuration (failing on any problem), opens the decision log and
+// binds the listeners. Call Run to serve.
+func NewServer(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Loader == nil {
+		return nil, errors.New("proxy: no loader")
+	}
+	srv := &Server{loader: opts.Loader, log: opts.Log, metrics: newMetrics(), now: opts.Now, opts: opts}
+	if srv.log == nil {
+		srv.log = slog.New(slog.DiscardHandler)
+	}
+	if srv.now == nil {
+		srv.now = time.Now
+	}
+	snap, err := srv.loader.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	srv.started = snap.Config
+	if err := srv.openDecisionLog(snap); err != nil {
+		return nil, err
+	}
+	if err := srv.install(snap, nil); err != nil {
+		srv.closeLog()
+		return nil, err
+	}
+	if err := srv.listen(snap); err != nil {
+		srv.closeLog()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// openDecisionLog sets up the JSON-lines decision logger. Lines to decision_log (a file or
+// standard output) are buffered and flushed at least every 100ms and at shutdown; an
+// Options.DecisionLog writer gets every line as it is made.
+func (srv *Server) openDecisionLog(s *Snapshot) error {
+	w := srv.opts.DecisionLog
+	switch {
+	case w != nil:
+	case s.decisionLog == "":
+		out := srv.opts.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		bl := newBufferedLog(out, nil)
+		srv.logFile, w = bl, bl
+	default:
+		f, err := os.OpenFile(s.decisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return fmt.Errorf("open decision_log: %w", err)
+		}
+		bl := newBufferedLog(f, f)
+		srv.logFile, w = bl, bl
+	}
+	srv.decisions = newDecisionLog(w)
+	return nil
+}
+
+func (srv *Server) closeLog() {
+	if srv.logFile != nil {
+		if err := srv.logFile.Close(); err != nil {
+			srv.log.Error("closing the decision log", "error", err)
+		}
+	}
+}
+
+func (srv *Server) listen(s *Snapshot) error {
+	var err error
+	if srv.ln = srv.opts.Listener; srv.ln == nil {
+		if srv.ln, err = net.Listen("tcp", s.Config.Listen); err != nil {
+			return fmt.Errorf("listen %s: %w", s.Config.Listen, err)
+		}
+	}
+	if srv.mln = srv.opts.MetricsListener; srv.mln == nil && s.Config.Metrics.Listen != "" {
+		if srv.mln, err = net.Listen("tcp", s.Config.Metrics.Listen); err != nil {
+			_ = srv.ln.Close()
+			return fmt.Errorf("listen metrics %s: %w", s.Config.Metrics.Listen, err)
+		}
+	}
+	return nil
+}
+
+// Addr is the address the proxy serves on.
+func (srv *Server) Addr() net.Addr { return srv.ln.Addr() }
+
+// MetricsAddr is the address of /metrics, /healthz and /readyz, or nil when disabled.
+func (srv *Server) MetricsAddr() net.Addr {
+	if srv.mln == nil {
+		return nil
+	}
+	return srv.mln.Addr()
+}
+
+// Snapshot returns the configuration and policy set in use.
+func (srv *Server) Snapshot() *Snapshot { return srv.current.Load() }
+
+// MetricsHandler serves /metrics, /healthz and /readyz (also on the metrics listener).
+func (srv *Server) MetricsHandler() http.Handler { return srv.metrics.handler(srv.ready.Load) }
+
+// install activates s (reusing the old snapshot's upstream connections and token cache when
+// their settings are unchanged), numbers it and publishes it atomically.
+func (srv *Server) install(s, old *Snapshot) error {
+	if old != nil && old.fwdKey == s.fwdKey {
+		s.fwd = old.fwd
+	} else {
+		s.fwd = newForwarder(s, srv.log, srv.metrics)
+	}
+	switch {
+	case s.iamURL == nil:
+	case old != nil && old.tokens != nil && old.iamKey == s.iamKey:
+		s.tokens = old.tokens
+	default:
+		tv, err := newTokenValidator(s.iamURL, s.iamTLS, s.Config.IAM)
+		if err != nil {
+			return err
+		}
+		s.tokens = tv
+	}
+	if s.serverCert == nil && srv.started.ServerTLS.CertFile != "" && old != nil {
+		s.serverCert = old.serverCert // TLS cannot be switched off without a restart
+	}
+	s.Generation = srv.gen.Add(1)
+	srv.current.Store(s)
+	srv.metrics.generation.Set(float64(s.Generation))
+	srv.metrics.lastReload.Set(float64(srv.now().Unix()))
+	if old != nil {
+		if old.fwd != s.fwd {
+			old.fwd.close()
+		}
+		if old.tokens != nil && old.tokens != s.tokens {
+			old.tokens.close()
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is cancelled, then stops accepting requests and drains the ones in
+// flight (up to timeouts.shutdown). It returns nil after a clean shutdown.
+func (srv *Server) Run(ctx context.Context) error {
+	s := srv.current.Load()
+	t := srv.started.Timeouts
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    256 << 10,
+		ErrorLog:          slog.NewLogLogger(srv.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 2)
+	if s.serverCert != nil {
+		// The certificate comes from the snapshot in use: a renewed one is served after a
+		// reload, without a restart.
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c := srv.current.Load().serverCert; c != nil {
+				return c, nil
+			}
+			return nil, errors.New("no server certificate configured")
+		}}
+	}
+	go func() {
+		var err error
+		if s.serverCert != nil {
+			err = hs.ServeTLS(srv.ln, "", "")
+		} else {
+			err = hs.Serve(srv.ln)
+		}
+		errc <- err
+	}()
+	var ms *http.Server
+	if srv.mln != nil {
+		ms = &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: hs.ErrorLog}
+		go func() { errc <- ms.Serve(srv.mln) }()
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if srv.opts.Watch {
+			srv.watch(watchCtx)
+		}
+	}()
+	srv.ready.Store(true)
+	srv.log.Info("imsguard proxy serving", "listen", srv.ln.Addr().String(), "upstream", s.Config.Upstream,
+		"mode", s.Config.Mode, "config", s.Source, "generation", s.Generation, "digest", s.Digest[:16], "metrics", addrString(srv.mln))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	srv.ready.Store(false)
+	stopWatch()
+	<-watchDone
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.Shutdown)
+	defer cancel()
+	shutErr := hs.Shutdown(sctx)
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
+	if cur := srv.current.Load(); cur != nil {
+		cur.fwd.close()
+		if cur.tokens != nil {
+			cur.tokens.close()
+		}
+	}
+	srv.closeLog()
+	srv.log.Info("imsguard proxy stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", t.Shutdown, shutErr)
+	}
+	return nil
+}
+
+func addrString(l net.Listener) string {
+	if l == nil {
+		return "off"
+	}
+	return l.Addr().String()
+}

@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"net/netip"
+	"net/url"
+
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/rego"
+)
+
+// Decider decides one authorization request; *rego.Engine implements it. Implementations
+// must be safe for concurrent use and must return an error (never a silent allow) when they
+// cannot decide.
+type Decider interface {
+	Decide(ctx context.Context, in rego.Input) (rego.Decision, error)
+}
+
+// Principal is one configured caller with its compiled policy set.
+type Principal struct {
+	// Name is the configured name.
+	Name string
+	// Attachments are the policy attachments the engine was built from.
+	Attachments []rego.Attachment
+
+	decider Decider
+	signer  *upstreamCred // signs credential-less requests upstream, or nil
+}
+
+// Snapshot is one fully loaded, linted and compiled configuration. It is immutable and safe
+// for concurrent use; a reload builds a new Snapshot and swaps it in whole.
+type Snapshot struct {
+	// Config is the validated configuration.
+	Config *Config
+	// Source names the configuration file (or the embedded default).
+	Source string
+	// Digest is a SHA-256 (hex) over the configuration and every policy file read, in
+	// order: equal digests mean equal inputs.
+	Digest string
+	// Files are the files read (configuration first), as resolved paths.
+	Files []string
+	// Generation numbers the snapshots a Server has installed, from 1; 0 until installed.
+	Generation uint64
+
+	watch         []string // folders to watch for changes (empty for the embedded config)
+	cat           *actions.Catalog
+	principals    map[string]*Principal
+	byAK          map[string]*Principal
+	byUser        map[string]*Principal    // "name" or "domain/name"
+	fallback      *Principal               // default_principal, or nil
+	secrets       map[string]string        // access key id → secret key; never logged
+	upstreamCreds map[string]*upstreamCred // principal → sign_upstream credential; never logged
+	trusted       []netip.Prefix
+	upstream      *url.URL
+	upTLS         *tls.Config
+	iamURL        *url.URL // nil: tokens are rejected
+	iamTLS        *tls.Config
+	decisionLog   string           // resolved decision_log path; "" for standard output
+	serverCert    *tls.Certificate // [server_tls], or nil for plain HTTP
+	fwdKey        string           // equal keys: the forwarder (and its connections) can be reused
+	iamKey        string           // equal keys: the token validator (and its cache) can be reused
+
+	// installed by the Server (activate) before the snapshot is published
+	fwd    *forwarder
+	tokens *tokenValidator
+}
+
+// Principal returns the named principal.
+func (s *Snapshot) Principal(name string) (*Principal, bool) {
+	p, ok := s.principals[name]
+	return p, ok
+}
+
+// Catalog returns the catalog requests are matched with (its body limit is max_body).
+func (s *Snapshot) Catalog() *actions.Catalog { return s.cat }
+
+// enforcing reports whether denials are enforced (mode = "enforce").
+func (s *Snapshot) enforcing() bool { return s.Config.Mode != ModeAudit }
