@@ -12,8 +12,8 @@ help: ## list the targets
 build: ## build bin/imsguard
 	$(GO) build -o $(BIN) ./cmd/imsguard
 
-run: build ## build, then run the main job on the embedded default
-	./$(BIN) actions list
+run: build ## build, then run the proxy demo (embedded default config, IMS stand-in)
+	./$(BIN) demo
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -28,7 +28,7 @@ to check IAM policy documents and to enforce them in front of IMS.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newActionsCmd(g))
+	root.AddCommand(newActionsCmd(g), newProxyCmd(g), newValidateCmd(g), newDemoCmd(g), newLintCmd(g), newExplainCmd(g), newDiffCmd(g))
 	root.AddCommand(newEvalCmd(g))
 	return root
 }

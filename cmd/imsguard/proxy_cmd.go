@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imsguard/imsguard/proxy"
+	"github.com/imsguard/imsguard/rego"
+)
+
+type proxyOptions struct {
+	config   string
+	noWatch  bool
+	logLevel string
+}
+
+func newProxyCmd(g *globalOptions) *cobra.Command {
+	o := &proxyOptions{}
+	cmd := &cobra.Command{
+		Use:   "proxy [--config FILE]",
+		Short: "Run the enforcing reverse proxy in front of IMS",
+		Long: `Run imsguard as a reverse proxy in front of the Image Management Service. Every request is
+matched to one IMS API, its caller identified (AK/SK signature, IAM token, or the configured
+default principal) and checked against the caller's IAM policies before it is forwarded;
+anything that cannot be decided is denied.
+
+Without --config the embedded default runs: listen on 127.0.0.1:8443, forward to
+https://ims.ae-ad-1.g42cloud.com, callers without a credential act as "workload", which may
+only read images. See docs/proxy.md for the configuration file.
+
+Decision lines (JSON) go to standard output unless decision_log names a file; operational
+messages go to standard error. The configuration and policy files are reloaded when they
+change and on SIGHUP; SIGINT/SIGTERM drain in-flight requests and stop.`,
+		Args: exactArgs(0, "no arguments (use --config)"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level, err := parseLevel(o.logLevel)
+			if err != nil {
+				return err
+			}
+			loader, err := newProxyLoader(cmd.Context(), g, o.config)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			srv, err := proxy.NewServer(cmd.Context(), proxy.Options{
+				Loader: loader,
+				Log:    log,
+				Stdout: cmd.OutOrStdout(),
+				Watch:  !o.noWatch && o.config != "",
+			})
+			if err != nil {
+				return configError(err)
+			}
+			return runWithReloadSignal(cmd.Context(), srv)
+		},
+	}
+	cmd.Flags().StringVar(&o.config, "config", "", "configuration file (TOML); default: the embedded configuration")
+	cmd.Flags().BoolVar(&o.noWatch, "no-watch", false, "do not reload when files change (SIGHUP still reloads)")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "operational log level: debug, info, warn or error")
+	return cmd
+}
+
+// newProxyLoader is the one load path of proxy and validate: the catalog (or --catalog),
+// the configuration file (or the embedded default), policies linted by the Rego linter.
+func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*proxy.Loader, error) {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	// The [lint] table of the same file (severity overrides, disabled rules, suppressions)
+	// applies to the policies the proxy loads, as it does for `imsguard lint`.
+	var lc *rego.LintConfig
+	opts := rego.LintOptions{}
+	if config != "" {
+		lc, err = rego.LoadLintConfig(config)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+			lc = nil // the loader reports the unreadable file itself
+		case err != nil:
+			return nil, &exitError{code: 1, err: err} // an invalid [lint] table is an invalid configuration
+		default:
+			opts = lc.Options()
+		}
+	}
+	lt, err := rego.NewLinter(ctx, cat, opts)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linter: proxy.RegoLinter(ctx, lt, lc)}, nil
+}
+
+// runWithReloadSignal serves until ctx ends, reloading on SIGHUP.
+func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = srv.Reload(ctx) // logged and counted by the server; the last good set stays
+			}
+		}
+	}()
+	return srv.Run(ctx)
+}
+
+// configError maps load errors: a configuration or policy that is wrong is exit 1 (the
+// answer is "no"), anything else (files missing, ports taken) exit 2. The message is kept
+// on one line.
+func configError(err error) error {
+	code := 2
+	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || isPolicyError(err) {
+		code = 1
+	}
+	return &exitError{code: code, err: oneLine(err)}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, usageError("unknown --log-level %q (use debug, info, warn or error)", s)
+	}
+	return l, nil
+}
+
+// oneLine joins a multi-line error (several lint findings) into one line.
+func oneLine(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		return err
+	}
+	return &flatError{msg: strings.ReplaceAll(msg, "\n", "; "), err: err}
+}
+
+// flatError is err with its message on one line; errors.Is/As still see err.
+type flatError struct {
+	msg string
+	err error
+}
+
+func (e *flatError) Error() string { return e.msg }
+func (e *flatError) Unwrap() error { return e.err }
+
+func isPolicyError(err error) bool {
+	return errors.Is(err, rego.ErrInvalidPolicy) || errors.Is(err, rego.ErrInvalidScope)
+}
