@@ -1,12 +1,16 @@
 package rego
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
 )
 
 // modules holds the embedded Rego policies and their unit tests.
@@ -14,14 +18,19 @@ import (
 //go:embed *.rego
 var modules embed.FS
 
-// parseModules parses the embedded .rego files whose names satisfy keep.
+// parseModules parses the embedded authz .rego files whose names satisfy keep.
 func parseModules(keep func(name string) bool) (map[string]*ast.Module, error) {
+	return parseEmbedded(modules, keep)
+}
+
+// parseEmbedded parses the .rego files of an embedded file system whose names satisfy keep.
+func parseEmbedded(fsys embed.FS, keep func(name string) bool) (map[string]*ast.Module, error) {
 	out := map[string]*ast.Module{}
-	err := fs.WalkDir(modules, ".", func(path string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".rego") || !keep(path) {
 			return err
 		}
-		src, err := modules.ReadFile(path)
+		src, err := fsys.ReadFile(path)
 		if err != nil {
 			return err
 		}
@@ -36,3 +45,35 @@ func parseModules(keep func(name string) bool) (map[string]*ast.Module, error) {
 }
 
 func isTest(name string) bool { return strings.HasSuffix(name, "_test.rego") }
+
+// moduleOpts lists parsed modules (sorted by name, for stable errors) as Rego options.
+func moduleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]func(*oparego.Rego), 0, len(mods)+1)
+	for _, n := range names {
+		out = append(out, oparego.ParsedModule(mods[n]))
+	}
+	return append(out, oparego.SetRegoVersion(ast.RegoV1))
+}
+
+// evalTerm evaluates a prepared single-expression query with a parsed input and returns
+// the result as an AST term (no conversion to Go values). An undefined result is an error.
+func evalTerm(ctx context.Context, q oparego.PreparedEvalQuery, in ast.Value) (*ast.Term, error) {
+	rs, err := q.Eval(ctx, oparego.EvalParsedInput(in),
+		oparego.EvalGenerateJSON(func(t *ast.Term, _ *oparego.EvalContext) (any, error) { return t, nil }))
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil, errors.New("result undefined")
+	}
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("unexpected result type %T", rs[0].Expressions[0].Value)
+	}
+	return t, nil
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -138,19 +137,6 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	return &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}, nil
 }
 
-func moduleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
-	names := make([]string, 0, len(mods))
-	for n := range mods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]func(*oparego.Rego), 0, len(mods)+1)
-	for _, n := range names {
-		out = append(out, oparego.ParsedModule(mods[n]))
-	}
-	return append(out, oparego.SetRegoVersion(ast.RegoV1))
-}
-
 // evalOnce evaluates a prepared query that binds y, once, at load time.
 func evalOnce(ctx context.Context, q oparego.PreparedEvalQuery, input map[string]any) (any, error) {
 	rs, err := q.Eval(ctx, oparego.EvalInput(input))
@@ -225,17 +211,9 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 			return d, nil
 		}
 	}
-	rs, err := e.query.Eval(ctx, oparego.EvalParsedInput(buildInput(e.set, in, acts, epSupported)),
-		oparego.EvalGenerateJSON(func(t *ast.Term, _ *oparego.EvalContext) (any, error) { return t, nil }))
+	term, err := evalTerm(ctx, e.query, buildInput(e.set, in, acts, epSupported))
 	if err != nil {
 		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
-	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return deny, fmt.Errorf("%w: decision undefined", ErrEvaluation)
-	}
-	term, ok := rs[0].Expressions[0].Value.(*ast.Term)
-	if !ok {
-		return deny, fmt.Errorf("%w: unexpected result type %T", ErrEvaluation, rs[0].Expressions[0].Value)
 	}
 	d, dependent, keys, err := e.decode(term, acts)
 	if err != nil {

@@ -126,7 +126,7 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	if err != nil {
 		return nil, err
 	}
-	mods, err := parseLintModules(func(n string) bool { return !strings.HasSuffix(n, "_test.rego") })
+	mods, err := parseEmbedded(lintModules, func(n string) bool { return !isTest(n) })
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	if l.rules, err = decodeRuleInfo(meta); err != nil {
 		return nil, err
 	}
-	if l.query, err = oparego.New(append(lintModuleOpts(mods),
+	if l.query, err = oparego.New(append(moduleOpts(mods),
 		oparego.Query("data.imsguard.lint.findings"), oparego.Store(inmem.New()))...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("prepare lint query: %w", err)
 	}
@@ -287,17 +287,9 @@ func (l *Linter) Lint(ctx context.Context, f *policy.File) ([]Finding, error) {
 
 func (l *Linter) lintDocument(ctx context.Context, f *policy.File, d *policy.Document) ([]Finding, error) {
 	in := l.input(f, d, l.custom != nil)
-	rs, err := l.query.Eval(ctx, oparego.EvalParsedInput(in),
-		oparego.EvalGenerateJSON(func(t *ast.Term, _ *oparego.EvalContext) (any, error) { return t, nil }))
+	t, err := evalTerm(ctx, l.query, in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrLintEvaluation, err)
-	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return nil, fmt.Errorf("%w: findings undefined", ErrLintEvaluation)
-	}
-	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
-	if !ok {
-		return nil, fmt.Errorf("%w: unexpected result type %T", ErrLintEvaluation, rs[0].Expressions[0].Value)
 	}
 	out, err := l.decodeFindings(t, f)
 	if err != nil {

@@ -56,7 +56,7 @@ func newCustomRules(ctx context.Context, builtin map[string]*ast.Module, dirs []
 			q = append(q, fmt.Sprintf("r%d_%d := {x | some x in %s.%s}", i, j, p, k.rule))
 		}
 	}
-	c.query, err = oparego.New(append(lintModuleOpts(all), oparego.Query(strings.Join(q, "; ")), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
+	c.query, err = oparego.New(append(moduleOpts(all), oparego.Query(strings.Join(q, "; ")), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compile rules from %s: %w", strings.Join(dirs, ", "), err)
 	}

@@ -17,27 +17,6 @@ import (
 //go:embed lint/*.rego
 var lintModules embed.FS
 
-// parseLintModules parses the embedded lint modules whose names satisfy keep.
-func parseLintModules(keep func(name string) bool) (map[string]*ast.Module, error) {
-	out := map[string]*ast.Module{}
-	err := fs.WalkDir(lintModules, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".rego") || !keep(path) {
-			return err
-		}
-		src, err := lintModules.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		m, err := ast.ParseModuleWithOpts(path, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			return fmt.Errorf("parse embedded %s: %w", path, err)
-		}
-		out[path] = m
-		return nil
-	})
-	return out, err
-}
-
 // parseRuleDirs parses every *.rego file under the given directories (recursively, test
 // files excluded), for --rules. Errors name the file and say how to fix it.
 func parseRuleDirs(dirs []string) (map[string]*ast.Module, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"regexp"
-	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
@@ -14,23 +13,9 @@ import (
 // lintNumberRe is a decimal number as condition values write it (spec 5.6).
 var lintNumberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
-// lintModuleOpts lists parsed modules (sorted by name, for stable errors) as Rego options.
-func lintModuleOpts(mods map[string]*ast.Module) []func(*oparego.Rego) {
-	names := make([]string, 0, len(mods))
-	for n := range mods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]func(*oparego.Rego), 0, len(mods)+1)
-	for _, n := range names {
-		out = append(out, oparego.ParsedModule(mods[n]))
-	}
-	return append(out, oparego.SetRegoVersion(ast.RegoV1))
-}
-
 // lintEvalOnce evaluates query (which binds y) once, at start-up.
 func lintEvalOnce(ctx context.Context, mods map[string]*ast.Module, query string, input map[string]any) (any, error) {
-	opts := append(lintModuleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()))
+	opts := append(moduleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()))
 	if input != nil {
 		opts = append(opts, oparego.Input(input))
 	}
@@ -47,7 +32,7 @@ func lintEvalOnce(ctx context.Context, mods map[string]*ast.Module, query string
 // lintEvalTerm evaluates query (which binds y) once and returns y as a Rego term, keeping
 // sets (a round trip through Go values would turn them into arrays).
 func lintEvalTerm(ctx context.Context, mods map[string]*ast.Module, query string, input ast.Value) (*ast.Term, error) {
-	q, err := oparego.New(append(lintModuleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
+	q, err := oparego.New(append(moduleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, err
 	}
