@@ -153,7 +153,9 @@ func nonNilAny(s []any) []any {
 
 var (
 	actionSegRe = regexp.MustCompile(`^[a-z0-9_*?-]*$`)
-	numberRe    = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	// numberRe is a decimal number as condition values write it (spec §5.6); the lint
+	// rules and the evaluator share it.
+	numberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 )
 
 // NormalizeAction turns an action pattern into the form authz.rego matches: lower case,

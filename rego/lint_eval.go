@@ -3,15 +3,12 @@ package rego
 import (
 	"context"
 	"errors"
-	"regexp"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
-// lintNumberRe is a decimal number as condition values write it (spec 5.6).
-var lintNumberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // lintEvalOnce evaluates query (which binds y) once, at start-up.
 func lintEvalOnce(ctx context.Context, mods map[string]*ast.Module, query string, input map[string]any) (any, error) {

@@ -88,7 +88,7 @@ type valueParses struct{ number, date, boolean, ip bool }
 
 func parseValue(v string) valueParses {
 	var p valueParses
-	if lintNumberRe.MatchString(v) {
+	if numberRe.MatchString(v) {
 		_, _, err := big.ParseFloat(v, 10, 128, big.ToNearestEven)
 		p.number = err == nil
 	}
