@@ -9,7 +9,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
-
 // lintEvalOnce evaluates query (which binds y) once, at start-up.
 func lintEvalOnce(ctx context.Context, mods map[string]*ast.Module, query string, input map[string]any) (any, error) {
 	opts := append(moduleOpts(mods), oparego.Query(query), oparego.Store(inmem.New()))
