@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/imsguard/imsguard/actions"
@@ -50,9 +51,19 @@ func DefaultLinter(files []*policy.File) error {
 	return fmt.Errorf("%w: %w", ErrPolicyLint, errors.Join(errs...))
 }
 
-// NewEngine is the DeciderFactory of the Rego engine.
+// NewEngine is the DeciderFactory of the Rego engine. It compiles the Rego each time;
+// a Loader without NewDecider compiles it once and reuses it for every principal and reload.
 func NewEngine(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error) {
 	return rego.New(ctx, cat, atts, opts)
+}
+
+// engine is the default DeciderFactory: with Runtime set, the compiled Rego is shared by
+// every principal and every reload, so a reload only digests policies.
+func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error) {
+	if l.Runtime == nil {
+		return NewEngine(ctx, cat, atts, opts)
+	}
+	return l.Runtime.New(ctx, cat, atts, opts)
 }
 
 // Loader reads a configuration and its policies into a Snapshot: decode, validate, resolve
@@ -70,6 +81,9 @@ type Loader struct {
 	NewDecider DeciderFactory
 	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Runtime is the compiled decision Rego (rego.Prepare) shared by every engine the
+	// loader builds; nil compiles it for each engine.
+	Runtime *rego.Runtime
 }
 
 // maxReadAttempts bounds how often Load re-reads files that change under it.
@@ -181,11 +195,13 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	opts := rego.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
 	factory := l.NewDecider
 	if factory == nil {
-		factory = NewEngine
+		factory = l.engine
 	}
 	for _, pc := range cfg.Principals {
 		atts := attachments(src, pc, in.policies)
-		d, err := factory(ctx, s.cat, atts, opts)
+		popts := opts
+		popts.Warm = warmProjects(cfg.Project, atts)
+		d, err := factory(ctx, s.cat, atts, popts)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: principal %q: %w", src.name(), pc.Name, err)
 		}
@@ -209,6 +225,24 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	}
 
 	return s, nil
+}
+
+// warmProjects lists the projects whose decisions the engine pre-computes at load: the
+// configured project and every project an attachment is scoped to.
+func warmProjects(project string, atts []rego.Attachment) []string {
+	var out []string
+	add := func(p string) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	add(project)
+	for _, a := range atts {
+		for _, p := range a.Scope.Projects {
+			add(p)
+		}
+	}
+	return out
 }
 
 // secrets reads the secret key of every access key that names an environment variable.

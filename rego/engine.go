@@ -24,6 +24,10 @@ type Options struct {
 	Lenient bool
 	// CacheSize bounds the decision cache (entries per map; 0: 4096; <0: off).
 	CacheSize int
+	// Warm lists projects for which New pre-computes the decision of every catalog API
+	// (each conditional-action variant too) with an empty context, so the first requests
+	// after start-up or a reload are cache hits instead of full evaluations.
+	Warm []string
 }
 
 // Engine evaluates requests against one prepared policy set. It is immutable after New and
@@ -134,7 +138,37 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if size == 0 {
 		size = 4096
 	}
-	return &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}, nil
+	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}
+	if err := e.warm(ctx, opts.Warm); err != nil {
+		return nil, fmt.Errorf("warm the decision cache: %w", err)
+	}
+	return e, nil
+}
+
+// warm decides every catalog API (and conditional-action variant) once per project with an
+// empty context; the decisions land in the cache (context-dependent ones only record which
+// condition keys they read).
+func (e *Engine) warm(ctx context.Context, projects []string) error {
+	if e.cache == nil {
+		return nil
+	}
+	for _, p := range projects {
+		for _, api := range e.cat.APIs() {
+			variants := [][]string{api.Actions}
+			for _, c := range api.Conditional {
+				variants = append(variants, append(append([]string(nil), api.Actions...), c.Action))
+			}
+			for _, acts := range variants {
+				if len(acts) == 0 {
+					continue
+				}
+				if _, err := e.Decide(ctx, Input{Actions: acts, API: api, Project: p}); err != nil {
+					return fmt.Errorf("%s in project %s: %w", api.ID, p, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // evalOnce evaluates a prepared query that binds y, once, at load time.

@@ -236,6 +236,32 @@ func TestDecideCacheKeysOnConditionValues(t *testing.T) {
 	}
 }
 
+// TestWarmFillsTheCache: with Options.Warm the first decision of a catalog API in a warmed
+// project is already a cache hit, and it equals the cold decision.
+func TestWarmFillsTheCache(t *testing.T) {
+	atts := []Attachment{allProjects(t, "ro", readOnly), allProjects(t, "ns", noShare)}
+	warm, err := New(context.Background(), catalog(t), atts, Options{Warm: []string{"ae-ad-1"}})
+	require.NoError(t, err)
+	cold := engine(t, atts...)
+	for _, in := range []Input{
+		{Method: "GET", URL: "/v2/images", Project: "ae-ad-1"},
+		{Method: "POST", URL: "/v2/images/x/members", Body: []byte(`{}`), Project: "ae-ad-1"},
+		{Method: "POST", URL: "/v2/cloudimages/quickimport/action", Body: []byte(`{"type":"DataImage"}`), Project: "ae-ad-1"},
+	} {
+		dw, err := warm.Decide(context.Background(), in)
+		require.NoError(t, err)
+		assert.True(t, dw.Cached, in.URL)
+		dc, err := cold.Decide(context.Background(), in)
+		require.NoError(t, err)
+		assert.False(t, dc.Cached, in.URL)
+		assert.Equal(t, dc.Effect, dw.Effect, in.URL)
+		assert.Equal(t, dc.Actions, dw.Actions, in.URL)
+	}
+	d, err := warm.Decide(context.Background(), Input{Method: "GET", URL: "/v2/images", Project: "other"})
+	require.NoError(t, err)
+	assert.False(t, d.Cached, "projects that were not warmed are evaluated")
+}
+
 func TestDecideCache(t *testing.T) {
 	e := engine(t, allProjects(t, "ro", readOnly))
 	in := Input{Method: "GET", URL: "/v2/images", Project: "ae-ad-1"}

@@ -94,7 +94,11 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linter: proxy.RegoLinter(ctx, lt, lc)}, nil
+	rt, err := rego.Prepare(ctx)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linter: proxy.RegoLinter(ctx, lt, lc), Runtime: rt}, nil
 }
 
 // runWithReloadSignal serves until ctx ends, reloading on SIGHUP.
