@@ -1,9 +1,6 @@
-# METADATA
-# title: imsguard IAM conditions
-# description: |
-#   Condition evaluation for authz.rego (spec §5): every operator of both editions, IfExists,
-#   ForAllValues/ForAnyValue, absent keys, value parsing. Conditions are annotated once per
-#   policy set (annotate_set) and checked per request (conditions_hold).
+# Condition evaluation for authz.rego (spec §5): every operator of both editions, IfExists,
+# ForAllValues/ForAnyValue, absent keys, value parsing. Conditions are annotated once per
+# policy set (annotate_set) and checked per request (conditions_hold).
 package imsguard.authz
 
 # ---------------------------------------------------------------- conditions (spec 5)
