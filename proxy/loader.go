@@ -16,7 +16,8 @@ import (
 )
 
 // Linter checks parsed policy files before they are compiled; any error blocks the load.
-// The lead's Rego linter plugs in here; DefaultLinter is the built-in minimum.
+// RegoLinter (the embedded Rego lint rules) plugs in here; DefaultLinter is the built-in
+// minimum.
 type Linter func(files []*policy.File) error
 
 // DeciderFactory compiles one principal's attachments into a Decider. NewEngine (the Rego
