@@ -156,7 +156,7 @@ empty_group := {"allow": [], "deny": [], "cond": []}
 # scope groups, not statements), the statements needing a per-request check
 # (Resource, Condition) that pass it as [attachment, statement index, effect], and how many
 # such statements were checked (ncond > 0: the decision depends on the request context).
-per_action := {a: {"allow": [g.allow | some g in gs], "deny": [g.deny | some g in gs], "cond": cm, "ncond": nc, "checked": checked(gs), "effect": effect_of(gs, cm)} |
+per_action := {a: {"allow": [g.allow | some g in gs], "deny": [g.deny | some g in gs], "cond": cm, "ncond": nc, "keys": ks, "checked": ck, "effect": effect_of(gs, cm)} |
 	some a in input.actions
 	ix := candidates(a)
 	gs := [object.get(ix, path, empty_group) | some path in scope_groups]
@@ -169,16 +169,24 @@ per_action := {a: {"allow": [g.allow | some g in gs], "deny": [g.deny | some g i
 		resource_applies(st)
 		conditions_hold(st)
 	]
-}
 
-# checked lists, for offline explanations only, every statement that needed a per-request
-# check, whether it held or not, as [attachment, statement index, effect].
-checked(gs) := [[r[0], st.index, st.effect] |
-	input.explain
-	some g in gs
-	some r in g.cond
-	st := input.set.attachments[r[0]].statements[r[1]]
-]
+	# the condition keys those statements read (the engine's decision cache keys on them)
+	ks := [c.key |
+		nc > 0
+		some g in gs
+		some r in g.cond
+		some c in input.set.attachments[r[0]].statements[r[1]].conditions
+	]
+
+	# for offline explanations only: every statement that needed a per-request check,
+	# whether it held or not, as [attachment, statement index, effect]
+	ck := [[r[0], st.index, st.effect] |
+		input.explain
+		some g in gs
+		some r in g.cond
+		st := input.set.attachments[r[0]].statements[r[1]]
+	]
+}
 
 # effect_of: explicit Deny anywhere wins, then any Allow, otherwise ImplicitDeny.
 effect_of(gs, cm) := "ExplicitDeny" if {
@@ -204,14 +212,7 @@ decision := "ExplicitDeny" if {
 
 # context_keys: the condition keys the checked statements read (the engine's decision cache
 # keys on their values).
-context_keys contains c.key if {
-	some a in input.actions
-	per_action[a].ncond > 0
-	ix := candidates(a)
-	some path in scope_groups
-	some r in object.get(ix, path, empty_group).cond
-	some c in input.set.attachments[r[0]].statements[r[1]].conditions
-}
+context_keys := {k | some r in per_action; some k in r.keys}
 
 skipped contains [i, skip_reason(att.scope)] if {
 	input.explain
