@@ -259,23 +259,8 @@ func (p *parser) object() *Node {
 			break
 		}
 		p.path[fr].set = false
-		p.skipWS()
-		if p.i >= len(p.src) {
-			p.failEOF("',' or '}'")
-			break
-		}
-		if c := p.src[p.i]; c == '}' {
-			p.i++
-			break
-		} else if c != ',' {
-			p.fail(p.i, fmt.Sprintf("expected ',' or '}' after object member, found %s%s", p.describe(p.i), p.missingComma(p.i)))
-			break
-		}
-		comma := p.i
-		p.i++
-		p.skipWS()
-		if p.i < len(p.src) && p.src[p.i] == '}' {
-			p.fail(p.i, fmt.Sprintf("expected an object key after ',' but found '}' (trailing comma is not allowed in JSON); remove the comma at %s", p.pos(comma)))
+		more, comma := p.next('}', "object member", "an object key")
+		if !more {
 			break
 		}
 		if p.i >= len(p.src) || p.src[p.i] != '"' {
@@ -318,6 +303,34 @@ func (p *parser) checkDup(mark int, seen map[string]Pos, key string, keyOff int,
 	return seen
 }
 
+// next consumes what follows an object member or array element: the closing byte
+// (more is false: the container is done), or a comma that another item follows (more is
+// true; comma is the comma's offset). Anything else, including a trailing comma, is
+// reported and ends the container. item names what was just parsed ("object member"), want
+// what must follow a comma ("an object key").
+func (p *parser) next(close byte, item, want string) (more bool, comma int) {
+	p.skipWS()
+	if p.i >= len(p.src) {
+		p.failEOF(fmt.Sprintf("',' or '%c'", close))
+		return false, 0
+	}
+	if c := p.src[p.i]; c == close {
+		p.i++
+		return false, 0
+	} else if c != ',' {
+		p.fail(p.i, fmt.Sprintf("expected ',' or '%c' after %s, found %s%s", close, item, p.describe(p.i), p.missingComma(p.i)))
+		return false, 0
+	}
+	comma = p.i
+	p.i++
+	p.skipWS()
+	if p.i < len(p.src) && p.src[p.i] == close {
+		p.fail(p.i, fmt.Sprintf("expected %s after ',' but found '%c' (trailing comma is not allowed in JSON); remove the comma at %s", want, close, p.pos(comma)))
+		return false, 0
+	}
+	return true, comma
+}
+
 func (p *parser) array() *Node {
 	open := p.i
 	n := p.node(KindArray, open)
@@ -349,23 +362,7 @@ func (p *parser) array() *Node {
 			break
 		}
 		p.path[fr].set = false
-		p.skipWS()
-		if p.i >= len(p.src) {
-			p.failEOF("',' or ']'")
-			break
-		}
-		if c := p.src[p.i]; c == ']' {
-			p.i++
-			break
-		} else if c != ',' {
-			p.fail(p.i, fmt.Sprintf("expected ',' or ']' after array element, found %s%s", p.describe(p.i), p.missingComma(p.i)))
-			break
-		}
-		comma := p.i
-		p.i++
-		p.skipWS()
-		if p.i < len(p.src) && p.src[p.i] == ']' {
-			p.fail(p.i, fmt.Sprintf("expected a value after ',' but found ']' (trailing comma is not allowed in JSON); remove the comma at %s", p.pos(comma)))
+		if more, _ := p.next(']', "array element", "a value"); !more {
 			break
 		}
 	}
