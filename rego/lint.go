@@ -94,6 +94,7 @@ type Linter struct {
 	kinds        [6]*ast.Term
 	missing      *ast.Term      // {"kind": "missing"}, shared by every absent member
 	noWrapper    *ast.Term      // input.wrapper of a bare policy
+	noIMS        *ast.Term      // input.ims of a document no IMS-aware rule concerns
 	limitOf      map[string]int // active limit of each input.max entry (0: unlimited)
 	sizeRaw      bool           // E-POLICY-SIZE counts raw file bytes
 	actionMemo   *memo[actionMeasure]
@@ -141,6 +142,11 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	}
 	l.missing = ast.ObjectTerm(l.it("kind", l.k("missing")))
 	l.fieldMemo, l.keysMemo, l.emptySet = newMemo[*ast.Term](memoSize), newMemo[*ast.Term](memoSize), ast.SetTerm()
+	noIMS := make([][2]*ast.Term, len(imsLists))
+	for i, n := range imsLists {
+		noIMS[i] = l.it(n, ast.ArrayTerm())
+	}
+	l.noIMS = ast.ObjectTerm(noIMS...)
 	l.noWrapper = ast.ObjectTerm(l.it("kind", tStr("")), l.it("pointer", tStr("")), l.it("node_kind", l.k("missing")), l.it("members", ast.ObjectTerm()))
 	l.actionMemo, l.opMemo, l.valueMemo = newMemo[actionMeasure](memoSize), newMemo[*ast.Term](memoSize), newMemo[valueMeasure](memoSize)
 	for i, name := range []string{"null", "bool", "number", "string", "array", "object"} {

@@ -195,14 +195,12 @@ func (lc *lintCatalog) expand(pattern string) []string {
 }
 
 // joined returns the index entries of table for the expansions of an action, in order,
-// without duplicates.
+// without duplicates (equal entries of different actions count once).
 func (lc *lintCatalog) joined(table string, expands []string) []*ast.Term {
 	var out []*ast.Term
-	seen := map[*ast.Term]bool{}
 	for _, x := range expands {
 		for _, e := range lc.tables[table][x] {
-			if !seen[e] {
-				seen[e] = true
+			if !slices.ContainsFunc(out, e.Equal) {
 				out = append(out, e)
 			}
 		}

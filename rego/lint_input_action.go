@@ -56,7 +56,56 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 	if m.service != "" {
 		g.services.add(m.service)
 	}
-	g.actions = append(g.actions, ast.ObjectTerm(append(items, l.it("m", m.term))...))
+	t := ast.ObjectTerm(append(items, l.it("m", m.term))...)
+	g.actions = append(g.actions, t)
+	if field != "Action" {
+		return
+	}
+	switch {
+	case effect == "Allow":
+		g.ims(m.hasDeps, "deps", t)
+		g.ims(m.hasPartial, "partial", t)
+		g.ims(m.hasNoEP, "no_ep", t)
+	case effect == "Deny":
+		g.ims(m.hasGaps, "gaps", t)
+	}
+}
+
+// imsLists are the members of input.ims, in order: the Action elements each IMS-aware rule
+// concerns (see ims.rego); fact "ims_<name>" records that a list is not empty.
+var imsLists = [...]string{"deps", "partial", "gaps", "no_ep"}
+
+// ims adds action element t to input.ims[name] when it concerns that rule.
+func (g *digest) ims(concerns bool, name string, t *ast.Term) {
+	if !concerns {
+		return
+	}
+	for i, n := range imsLists {
+		if n == name {
+			if len(g.imsElems[i]) == 0 {
+				g.fact("ims_" + name)
+			}
+			g.imsElems[i] = append(g.imsElems[i], t)
+			return
+		}
+	}
+}
+
+// imsTerm is input.ims (the shared empty one when no element concerns the IMS rules).
+func (g *digest) imsTerm() *ast.Term {
+	l := g.l
+	empty := true
+	for _, e := range g.imsElems {
+		empty = empty && len(e) == 0
+	}
+	if empty {
+		return l.noIMS
+	}
+	items := make([][2]*ast.Term, len(imsLists))
+	for i, n := range imsLists {
+		items[i] = l.it(n, ast.ArrayTerm(g.imsElems[i]...))
+	}
+	return ast.ObjectTerm(items...)
 }
 
 // actionMeasure is what the linter derives from one action string in one family.
@@ -66,14 +115,17 @@ type actionMeasure struct {
 	length  int
 	service string   // normalized service when it has no wildcard, else ""
 	expands []string // known names the action matches
+	// hasDeps, hasPartial, hasGaps and hasNoEP: the expansions have entries in the IMS
+	// index tables deps, partial, gaps and no_ep (input.ims).
+	hasDeps, hasPartial, hasGaps, hasNoEP bool
 }
 
 // actionInfo measures an action string (memoized per family and string):
 //
 //	{value, lower, length, segments, service, service_lower, bad_chars, qmark,
 //	 upper_service, wildcard, norm_segments, expands, known, suggestion,
-//	 partial, partial_needs, gaps, deps, deps_direct, deps_direct_apis, has_partial, has_gaps,
-//	 has_deps}
+//	 partial, partial_needs, gaps, deps, deps_direct, deps_direct_apis, no_ep, has_partial,
+//	 has_gaps, has_deps, has_no_ep}
 //
 // partial, gaps and deps are the input.catalog.index entries of the expansions, joined
 // once here so the IMS rules need no lookups for actions they cannot concern. The deps
@@ -127,13 +179,11 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 			}
 		}
 		joined := map[string]*ast.Term{}
-		for _, t := range []struct{ table, fact string }{{"partial", "ims_partial"}, {"gaps", "ims_gaps"}} {
-			entries := l.cat.joined(t.table, names)
-			if len(entries) > 0 {
-				am.facts = append(am.facts, t.fact)
-			}
-			joined[t.table] = ast.ArrayTerm(entries...)
+		for _, table := range []string{"partial", "gaps"} {
+			joined[table] = ast.ArrayTerm(l.cat.joined(table, names)...)
 		}
+		am.hasPartial = joined["partial"].Value.(*ast.Array).Len() > 0
+		am.hasGaps = joined["gaps"].Value.(*ast.Array).Len() > 0
 		partialNeeds := ast.NewSet()
 		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
 			if o, ok := e.Value.(ast.Object); ok {
@@ -143,13 +193,9 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 			}
 		})
 		direct, directIDs, others := l.cat.splitDeps(names)
-		if direct.Len() > 0 || len(others) > 0 {
-			am.facts = append(am.facts, "ims_deps")
-		}
+		am.hasDeps = direct.Len() > 0 || len(others) > 0
 		noEP := l.cat.noEPIDs(names)
-		if noEP.Len() > 0 {
-			am.facts = append(am.facts, "ims_no_ep")
-		}
+		am.hasNoEP = noEP.Len() > 0
 		known := len(expands) > 0
 		if !known {
 			am.facts = append(am.facts, "action_unknown")
@@ -167,8 +213,8 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 			l.it("partial", joined["partial"]), l.it("partial_needs", ast.NewTerm(partialNeeds)), l.it("gaps", joined["gaps"]),
 			l.it("deps", ast.ArrayTerm(others...)),
 			l.it("deps_direct", ast.NewTerm(direct)), l.it("deps_direct_apis", ast.NewTerm(directIDs)),
-			l.it("has_deps", tBool(direct.Len() > 0 || len(others) > 0)), l.it("has_partial", tBool(joined["partial"].Value.(*ast.Array).Len() > 0)),
-			l.it("has_gaps", tBool(joined["gaps"].Value.(*ast.Array).Len() > 0)),
+			l.it("no_ep", ast.NewTerm(noEP)), l.it("has_deps", tBool(am.hasDeps)), l.it("has_partial", tBool(am.hasPartial)),
+			l.it("has_gaps", tBool(am.hasGaps)), l.it("has_no_ep", tBool(am.hasNoEP)),
 		)
 		return am
 	})

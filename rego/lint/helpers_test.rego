@@ -41,6 +41,7 @@ base := {
 	"size": {"minified": 80, "raw": 90},
 	"services": set(), "has": {}, "max": {}, "over": {},
 	"allowed": set(), "denied": set(), "denied_always": set(),
+	"ims": {"deps": [], "partial": [], "gaps": [], "no_ep": []},
 	"catalog": catalog, "operator_catalog": operators, "limits": limits,
 	"settings": {"profile": "strict", "operator_edition": "", "size_mode": "minified", "regions": {}},
 }

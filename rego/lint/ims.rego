@@ -50,8 +50,9 @@ variants(api) := array.concat(base, conds) if {
 #   gaps[x]     per operation: the APIs needing x (blocked by a Deny of x) and the APIs of
 #               the other route family that do not need x
 #   no_ep[x]    APIs with x among their primary actions that ignore enterprise projects
-# and, for each table, <table>_keys: the set of its keys.
-ims_tables(cat) := {
+# The Go linter joins the entries of each action's expansions onto its measurements
+# (input.actions[_].m.partial, .deps, .gaps, .no_ep).
+ims_index(cat) := {
 	"partial": {x: es |
 		some x, _ in cat.by_action
 		es := [{"api": id, "needs": {a | some a in api.actions}} | some id, api in cat.apis; count(api.actions) > 1; x in primary(api)]
@@ -91,50 +92,45 @@ ims_tables(cat) := {
 	},
 }
 
-# ims_index adds to ims_tables the set of keys of each table, for cheap guards, and
-# no_ep_ids: for each action, the set of the no_ep API ids.
-ims_index(cat) := object.union(object.union(t, {sprintf("%s_keys", [name]): object.keys(table) | some name, table in t}), {"no_ep_ids": ids}) if {
-	t := ims_tables(cat)
-	ids := {x: {e.api | some e in es} | some x, es in t.no_ep}
-}
-
 # allowed / denied / denied_always: the known names the Action elements of Allow
 # statements, of Deny statements, and of Deny statements without Condition or Resource
-# expand to (aggregated by the Go digest; a conditional Allow counts: it may apply).
+# expand to (aggregated by the Go digest; a conditional Allow counts: it may apply). User
+# rules may import them; the rules below read input directly.
 allowed := input.allowed
 
 denied := input.denied
 
 denied_always := input.denied_always
 
-# enabled(e): the document allows every action of index entry e and denies none of them
-# unconditionally.
-enabled(e) if {
-	count(e.needs - allowed) == 0
-	count(e.needs & denied_always) == 0
-}
+# The rules below iterate input.ims, where the Go digest lists the Action elements each
+# rule concerns, so that no rule walks elements it cannot report on:
+#   deps     elements of Allow statements whose expansions have dependency entries (m.has_deps)
+#   partial  elements of Allow statements expanding to part of a multi-action API (m.has_partial)
+#   gaps     elements of Deny statements blocking an operation on one route family (m.has_gaps)
+#   no_ep    elements of Allow statements opening APIs that ignore enterprise projects (m.no_ep)
+# An entry of the index is enabled when the document allows every action it needs and
+# denies none of them unconditionally.
 
 findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix(missing),
+	"fix": dependency_fix[count(missing & obs_dependencies) > 0],
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
 	input.has.ims_deps == true
-	some a in input.actions
-	a.m.has_deps
-	a.effect == "Allow"
-	a.field == "Action"
-	enabled_deps := [e | some e in a.m.deps; count(e.needs - allowed) == 0]
-	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - allowed
+	some a in input.ims.deps
+	enabled_deps := [e | some e in a.m.deps; count(e.needs - input.allowed) == 0]
+	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed
 	count(missing) > 0
 }
 
-dependency_fix(missing) := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)" if {
-	count(missing & obs_dependencies) > 0
-} else := "also allow {actions} (here or in another policy granted in the same scope)"
+# dependency_fix[obs]: the fix, depending on whether an OBS dependency is missing.
+dependency_fix := {
+	true: "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)",
+	false: "also allow {actions} (here or in another policy granted in the same scope)",
+}
 
 obs_dependencies := {"obs:bucket:*", "obs:object:*"}
 
@@ -147,11 +143,8 @@ findings contains {
 	"actions": missing,
 } if {
 	input.has.ims_partial == true
-	some a in input.actions
-	a.m.has_partial
-	a.effect == "Allow"
-	a.field == "Action"
-	missing := (a.m.partial_needs - allowed) - denied
+	some a in input.ims.partial
+	missing := (a.m.partial_needs - input.allowed) - input.denied
 	count(missing) > 0
 }
 
@@ -162,16 +155,16 @@ findings contains {
 	"fix": "to block the operation on every route, also deny {actions}",
 	"apis": g.blocked,
 	"apis_other": open,
-	"actions": {n | some e in g.others; e.api in open; some n in e.needs; not denied[n]},
+	"actions": {n | some e in g.others; e.api in open; some n in e.needs; not input.denied[n]},
 } if {
 	input.has.ims_gaps == true
-	input.has.deny == true
-	some d in input.actions
-	d.m.has_gaps
-	d.effect == "Deny"
-	d.field == "Action"
+	some d in input.ims.gaps
 	some g in d.m.gaps
-	open := [e.api | some e in g.others; enabled(e)]
+	open := [e.api |
+		some e in g.others
+		count(e.needs - input.allowed) == 0
+		count(e.needs & input.denied_always) == 0
+	]
 	count(open) > 0
 }
 
@@ -180,8 +173,7 @@ findings contains {
 	"pointer": input.statement.pointer,
 	"message": "granted on an enterprise project, this policy does not authorize {sections}: they honour only IAM-project grants",
 	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
-	"apis": union({input.catalog.index.no_ep_ids[x] | some x in allowed}),
+	"apis": union({a.m.no_ep | some a in input.ims.no_ep}),
 } if {
 	input.has.ims_no_ep == true
-	input.has.allow == true
 }
