@@ -73,6 +73,6 @@ func explainPolicies(cmd *cobra.Command, g *globalOptions, o *explainOptions, pa
 	if err != nil {
 		return nil, err
 	}
-	defer batchGC()()
+	defer rego.BatchGC()()
 	return rego.Explain(cmd.Context(), cat, atts, o.explainOpts())
 }

@@ -79,7 +79,7 @@ func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string
 	if err != nil {
 		return err
 	}
-	defer batchGC()()
+	defer rego.BatchGC()()
 	ctx := cmd.Context()
 	linter, err := rego.NewLinter(ctx, cat, cfg.Options())
 	if err != nil {
@@ -173,14 +173,3 @@ func version() string {
 	return ""
 }
 
-// batchGC lets the garbage collector grow the heap to 5x the live data (GOGC=400) while a
-// batch command runs: lint allocates much short-lived Rego data per document and keeps
-// little, and a collection marks the whole compiled policy set. An explicit GOGC in the
-// environment wins. It returns the function that restores the previous setting.
-func batchGC() func() {
-	if _, set := os.LookupEnv("GOGC"); set {
-		return func() {}
-	}
-	prev := debug.SetGCPercent(400)
-	return func() { debug.SetGCPercent(prev) }
-}
