@@ -103,6 +103,9 @@ type Linter struct {
 	fieldMemo    *memo[*ast.Term]
 	keysMemo     *memo[*ast.Term]
 	emptySet     *ast.Term
+	keyTypeQuery oparego.PreparedEvalQuery // key_type(input.key) for input.family
+	keyTypeMemo  *memo[string]
+	valueType    map[string]string   // value_type (condition.rego): operator fn -> required parse
 	opObj        ast.Object          // input.operator_catalog
 	opCanon      map[string]Operator // canonical operator names
 	opByLower    map[string]Operator // lower-case operator names
@@ -182,6 +185,14 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	}
 	if l.rules, err = decodeRuleInfo(meta); err != nil {
 		return nil, err
+	}
+	if l.valueType, err = lintStringMap(ctx, mods, `y := data.imsguard.lint.value_type`); err != nil {
+		return nil, err
+	}
+	l.keyTypeMemo = newMemo[string](memoSize)
+	if l.keyTypeQuery, err = oparego.New(append(moduleOpts(mods),
+		oparego.Query("y := data.imsguard.lint.key_type(input.key)"), oparego.Store(inmem.New()))...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("prepare key type query: %w", err)
 	}
 	if l.query, err = oparego.New(append(moduleOpts(mods),
 		oparego.Query("data.imsguard.lint.findings"), oparego.Store(inmem.New()))...).PrepareForEval(ctx); err != nil {

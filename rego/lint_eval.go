@@ -3,10 +3,13 @@ package rego
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/imsguard/imsguard/policy"
 )
 
 // lintEvalOnce evaluates query (which binds y) once, at start-up.
@@ -45,6 +48,44 @@ func lintEvalTerm(ctx context.Context, mods map[string]*ast.Module, query string
 		return nil, errors.New("query " + query + ": unexpected result")
 	}
 	return t, nil
+}
+
+// lintStringMap evaluates query (which binds y to an object of strings) once.
+func lintStringMap(ctx context.Context, mods map[string]*ast.Module, query string) (map[string]string, error) {
+	v, err := lintEvalOnce(ctx, mods, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("query %s: %T, not an object", query, v)
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("query %s: %s is %T, not a string", query, k, x)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// keyType is the type of a condition key (lower case) in a document family: key_type in
+// knowledge.rego, evaluated once per distinct (family, key). A failed evaluation (which
+// the unit tests rule out) counts as "unknown", which the rules report.
+func (l *Linter) keyType(fam policy.Family, key string) string {
+	return l.keyTypeMemo.get(string(fam)+"\x00"+key, func() string {
+		rs, err := l.keyTypeQuery.Eval(context.Background(), oparego.EvalInput(map[string]any{"family": string(fam), "key": key}))
+		if err != nil || len(rs) != 1 {
+			return "unknown"
+		}
+		t, ok := rs[0].Bindings["y"].(string)
+		if !ok {
+			return "unknown"
+		}
+		return t
+	})
 }
 
 // lintTermString returns the string value of t.

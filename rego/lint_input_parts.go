@@ -152,21 +152,33 @@ func (l *Linter) operatorInfo(written string) *ast.Term {
 	})
 }
 
-// condKey is {op, opm, key, key_lower, pointer, kind, count, values}: op indexes
-// input.condition_operators and opm is that operator's m; values are {pointer, kind, m}
-// with m the value's measurements (valueFacts).
+// condKey is {op, opm, key, key_lower, type, pointer, kind, count, values}: op indexes
+// input.condition_operators and opm is that operator's m; type is the key's type
+// (key_type in knowledge.rego, "unknown" for keys no table lists); values are
+// {pointer, kind, m} with m the value's measurements (valueFacts). Facts: cond_key_unknown,
+// cond_key_type (the operator compares another type), cond_value_unparsed (a value fails
+// the parse the operator requires).
 func (g *digest) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
 	l := g.l
 	v := m.Value
+	lower := strings.ToLower(m.Key)
+	kt := l.keyType(g.doc.Family, lower)
+	fn, opType := l.operatorOf(opm)
+	if kt == "unknown" {
+		g.fact("cond_key_unknown")
+	} else if opType != "" && opType != string(TypeNull) && kt != opType {
+		g.fact("cond_key_type")
+	}
+	parse := l.valueType[fn]
 	var vals []*ast.Term
 	switch v.Kind {
 	case policy.KindString:
 		g.fact("cond_value_type")
-		vals = []*ast.Term{g.condValue(v)}
+		vals = []*ast.Term{g.condValue(v, parse)}
 	case policy.KindArray:
 		vals = make([]*ast.Term, len(v.Items))
 		for i, it := range v.Items {
-			vals[i] = g.condValue(it)
+			vals[i] = g.condValue(it, parse)
 		}
 	default:
 		g.fact("cond_value_type")
@@ -176,13 +188,16 @@ func (g *digest) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
 	}
 	g.raise("values", len(vals))
 	return ast.ObjectTerm(
-		l.it("op", tNum(op)), l.it("opm", opm), l.it("key", tStr(m.Key)), l.it("key_lower", tStr(strings.ToLower(m.Key))),
-		l.it("pointer", tStr(v.Pointer)), l.it("kind", l.kind(v.Kind)), l.it("count", tNum(len(vals))),
+		l.it("op", tNum(op)), l.it("opm", opm), l.it("key", tStr(m.Key)), l.it("key_lower", tStr(lower)),
+		l.it("type", l.k(kt)), l.it("pointer", tStr(v.Pointer)), l.it("kind", l.kind(v.Kind)), l.it("count", tNum(len(vals))),
 		l.it("values", ast.ArrayTerm(vals...)),
 	)
 }
 
-func (g *digest) condValue(n *policy.Node) *ast.Term {
+// condValue describes one condition value; parse is the parse the operator requires
+// (value_type in condition.rego, "" for none): a string value that fails it records
+// the fact cond_value_unparsed.
+func (g *digest) condValue(n *policy.Node, parse string) *ast.Term {
 	l := g.l
 	if n.Kind != policy.KindString {
 		g.fact("cond_value_type")
@@ -191,6 +206,9 @@ func (g *digest) condValue(n *policy.Node) *ast.Term {
 	vm := l.valueFacts(n.Str)
 	for _, f := range vm.facts {
 		g.fact(f)
+	}
+	if parse != "" && !vm.parses.is(parse) {
+		g.fact("cond_value_unparsed")
 	}
 	g.raise("value_length", vm.length)
 	return ast.ObjectTerm(l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)), l.it("m", vm.term))
@@ -233,11 +251,33 @@ func (g *digest) operatorFacts(written string) {
 	}
 }
 
+// operatorOf returns the fn and type of the catalogue entry an operator measurement
+// (operatorInfo) carries, "" for unknown operators: exactly what the rules read as
+// k.opm.catalog.
+func (l *Linter) operatorOf(opm *ast.Term) (fn, typ string) {
+	o, ok := opm.Value.(ast.Object)
+	if !ok {
+		return "", ""
+	}
+	c := o.Get(l.k("catalog"))
+	if c == nil {
+		return "", ""
+	}
+	co, ok := c.Value.(ast.Object)
+	if !ok {
+		return "", ""
+	}
+	fn, _ = lintTermString(co.Get(l.k("fn")))
+	typ, _ = lintTermString(co.Get(l.k("type")))
+	return fn, typ
+}
+
 // valueMeasure is what the linter derives from one condition value.
 type valueMeasure struct {
 	term   *ast.Term // input.condition_keys[_].values[_].m
 	facts  []string
 	length int
+	parses valueParses
 }
 
 // valueFacts measures a condition value (memoized): the m term {value, length, control,
@@ -245,7 +285,7 @@ type valueMeasure struct {
 func (l *Linter) valueFacts(v string) valueMeasure {
 	return l.valueMemo.get(v, func() valueMeasure {
 		p := parseValue(v)
-		vm := valueMeasure{length: utf8.RuneCountInString(v)}
+		vm := valueMeasure{length: utf8.RuneCountInString(v), parses: p}
 		control, charset, glob := hasControl(v), outside(v, valueAlphabet, 0), strings.ContainsAny(v, "*?")
 		if control {
 			vm.facts = append(vm.facts, "cond_value_control")

@@ -86,6 +86,21 @@ func hasUpper(s string) bool {
 // same parsers as the decision engine.
 type valueParses struct{ number, date, boolean, ip bool }
 
+// is reports whether the value passes the named parse (number, date, boolean or ip).
+func (p valueParses) is(parse string) bool {
+	switch parse {
+	case "number":
+		return p.number
+	case "date":
+		return p.date
+	case "boolean":
+		return p.boolean
+	case "ip":
+		return p.ip
+	}
+	return false
+}
+
 func parseValue(v string) valueParses {
 	var p valueParses
 	if numberRe.MatchString(v) {

@@ -248,7 +248,7 @@ findings contains {
 	"message": sprintf("%s value %q is not %s", [k.opm.catalog.name, v.m.value, type_expect[t]]),
 	"fix": type_example[t],
 } if {
-	input.has.cond_typed == true
+	input.has.cond_value_unparsed == true
 	some k in input.condition_keys
 	t := value_type[k.opm.catalog.fn]
 	some v in k.values
@@ -314,11 +314,11 @@ findings contains {
 	"message": sprintf("%s is a %s key; %s compares %s values (IAM.1055)", [k.key, t, op.name, op.type]),
 	"fix": sprintf("use a %s operator such as %s", [t, type_operator[t]]),
 } if {
-	input.has.condition == true
+	input.has.cond_key_type == true
 	some k in input.condition_keys
 	op := k.opm.catalog
 	op.type != "null"
-	t := key_type(k.key_lower)
+	t := k.type
 	t != "unknown"
 	t != op.type
 }
@@ -337,9 +337,9 @@ findings contains {
 	"message": sprintf("condition key %q is not a known global key%s: IAM may reject it (IAM.1052), and imsguard does not check its type", [k.key, key_hint(k.key_lower)]),
 	"fix": key_fix_text(k.key_lower),
 } if {
-	input.has.condition == true
+	input.has.cond_key_unknown == true
 	some k in input.condition_keys
-	key_type(k.key_lower) == "unknown"
+	k.type == "unknown"
 }
 
 key_hint(k) := " (IMS defines no service-level condition keys for 1.1 policies)" if {

@@ -8,13 +8,32 @@ opm(name, base, catalog) := object.union(
 
 val(ptr, value, mo) := {"pointer": ptr, "kind": "string", "m": object.union({"value": value, "length": count(value), "control": false, "charset": "", "glob": false, "parses": {"number": false, "date": false, "boolean": false, "ip": false}}, mo)}
 
-# cond builds an input with one statement holding one (operator, key) pair.
+# cond builds an input with one statement holding one (operator, key) pair. Like the Go
+# digest, it gives the key its type (key_type) and derives the facts cond_key_unknown,
+# cond_key_type and cond_value_unparsed.
 cond(om, key, values, has) := doc({
 	"statements": [object.union(stmt(0), {"f": {"Condition": {"kind": "object", "pointer": "/Statement/0/Condition", "count": 1}}})],
 	"condition_operators": [{"statement": 0, "index": 0, "pointer": sprintf("/Statement/0/Condition/%s", [om.name]), "kind": "object", "count": 1, "m": om}],
-	"condition_keys": [{"op": 0, "opm": om, "key": key, "key_lower": lower(key), "pointer": sprintf("/Statement/0/Condition/%s/%s", [om.name, key]), "kind": "array", "count": count(values), "values": values}],
-	"has": object.union({"condition": true}, has),
-})
+	"condition_keys": [{"op": 0, "opm": om, "key": key, "key_lower": lower(key), "type": kt, "pointer": sprintf("/Statement/0/Condition/%s/%s", [om.name, key]), "kind": "array", "count": count(values), "values": values}],
+	"has": object.union(object.union({"condition": true}, derived), has),
+}) if {
+	kt := data.imsguard.lint.key_type(lower(key))
+	op_type := object.get(om, ["catalog", "type"], "")
+	parse := object.get(data.imsguard.lint.value_type, object.get(om, ["catalog", "fn"], ""), "")
+	unparsed := [v | some v in values; v.kind == "string"; parse != ""; v.m.parses[parse] == false]
+	facts := {
+		"cond_key_unknown": kt == "unknown",
+		"cond_key_type": type_mismatch(kt, op_type),
+		"cond_value_unparsed": count(unparsed) > 0,
+	}
+	derived := {name: true | some name, holds in facts; holds}
+}
+
+# type_mismatch: a key of a known type under a typed operator of another type.
+type_mismatch(key_type, op_type) if {
+	key_type != "unknown"
+	not op_type in {"", "null", key_type}
+} else := false
 
 test_clean_condition if {
 	codes(cond(opm("StringEquals", "StringEquals", operators.stringequals), "g:UserName", [val("/v/0", "alice", {})], {})) == set()
