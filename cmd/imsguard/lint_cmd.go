@@ -172,4 +172,3 @@ func version() string {
 	}
 	return ""
 }
-
