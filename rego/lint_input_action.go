@@ -124,7 +124,7 @@ type actionMeasure struct {
 //
 //	{value, lower, length, segments, service, service_lower, bad_chars, qmark,
 //	 upper_service, wildcard, norm_segments, expands, known, suggestion,
-//	 partial, partial_needs, gaps, deps, deps_direct, deps_direct_apis, no_ep, has_partial,
+//	 partial, partial_needs, partial_apis, gaps, deps, deps_direct, deps_direct_apis, no_ep, has_partial,
 //	 has_gaps, has_deps, has_no_ep}
 //
 // partial, gaps and deps are the input.catalog.index entries of the expansions, joined
@@ -184,13 +184,25 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		}
 		am.hasPartial = joined["partial"].Value.(*ast.Array).Len() > 0
 		am.hasGaps = joined["gaps"].Value.(*ast.Array).Len() > 0
-		partialNeeds := ast.NewSet()
+		partialNeeds, partialAPIs := ast.NewSet(), ast.NewObject()
 		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
-			if o, ok := e.Value.(ast.Object); ok {
-				if needs, ok := o.Get(ast.StringTerm("needs")).Value.(ast.Set); ok {
-					needs.Foreach(partialNeeds.Add)
-				}
+			o, ok := e.Value.(ast.Object)
+			if !ok {
+				return
 			}
+			needs, ok := o.Get(l.k("needs")).Value.(ast.Set)
+			if !ok {
+				return
+			}
+			api := o.Get(l.k("api"))
+			needs.Foreach(func(n *ast.Term) {
+				partialNeeds.Add(n)
+				if ids := partialAPIs.Get(n); ids != nil {
+					ids.Value.(ast.Set).Add(api)
+				} else {
+					partialAPIs.Insert(n, ast.SetTerm(api))
+				}
+			})
 		})
 		direct, directIDs, others := l.cat.splitDeps(names)
 		am.hasDeps = direct.Len() > 0 || len(others) > 0
@@ -210,7 +222,8 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 			l.it("bad_chars", tStr(bad)), l.it("qmark", tBool(qmark)), l.it("upper_service", tBool(upper)),
 			l.it("wildcard", tBool(wildcard)), l.it("norm_segments", ast.ArrayTerm(normSegs...)),
 			l.it("expands", ast.ArrayTerm(expands...)), l.it("known", tBool(known)), l.it("suggestion", tStr(suggestion)),
-			l.it("partial", joined["partial"]), l.it("partial_needs", ast.NewTerm(partialNeeds)), l.it("gaps", joined["gaps"]),
+			l.it("partial", joined["partial"]), l.it("partial_needs", ast.NewTerm(partialNeeds)),
+			l.it("partial_apis", ast.NewTerm(partialAPIs)), l.it("gaps", joined["gaps"]),
 			l.it("deps", ast.ArrayTerm(others...)),
 			l.it("deps_direct", ast.NewTerm(direct)), l.it("deps_direct_apis", ast.NewTerm(directIDs)),
 			l.it("no_ep", ast.NewTerm(noEP)), l.it("has_deps", tBool(am.hasDeps)), l.it("has_partial", tBool(am.hasPartial)),

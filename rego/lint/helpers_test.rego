@@ -73,7 +73,7 @@ m(value) := {
 	"value": value, "lower": lower(value), "length": count(value), "segments": count(split(value, ":")),
 	"service": split(value, ":")[0], "service_lower": lower(split(value, ":")[0]), "bad_chars": "", "qmark": false,
 	"upper_service": false, "wildcard": false, "norm_segments": split(lower(value), ":"), "expands": [value],
-	"known": true, "suggestion": "", "partial": [], "partial_needs": set(), "gaps": [], "deps": [],
+	"known": true, "suggestion": "", "partial": [], "partial_needs": set(), "partial_apis": {}, "gaps": [], "deps": [],
 	"deps_direct": set(), "deps_direct_apis": set(), "has_partial": false, "has_gaps": false, "has_deps": false,
 	"no_ep": set(), "has_no_ep": false,
 }

@@ -139,7 +139,7 @@ findings contains {
 	"pointer": a.pointer,
 	"message": "{value} is allowed, but the policy does not allow {actions}, also required by {apis}, so IAM keeps denying them",
 	"fix": "also allow {actions}",
-	"apis": {e.api | some e in a.m.partial; count(e.needs & missing) > 0},
+	"apis": union({a.m.partial_apis[x] | some x in missing}),
 	"actions": missing,
 } if {
 	input.has.ims_partial == true
