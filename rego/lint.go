@@ -103,6 +103,8 @@ type Linter struct {
 	fieldMemo    *memo[*ast.Term]
 	keysMemo     *memo[*ast.Term]
 	emptySet     *ast.Term
+	gates        *lintGates                // which facts open which module's findings (input.gate)
+	allGates     bool                      // open every gate (tests: gating must not change findings)
 	keyTypeQuery oparego.PreparedEvalQuery // key_type(input.key) for input.family
 	keyTypeMemo  *memo[string]
 	valueType    map[string]string   // value_type (condition.rego): operator fn -> required parse
@@ -184,6 +186,9 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 		return nil, fmt.Errorf("read lint rule catalogue: %w", err)
 	}
 	if l.rules, err = decodeRuleInfo(meta); err != nil {
+		return nil, err
+	}
+	if l.gates, err = newLintGates(mods); err != nil {
 		return nil, err
 	}
 	if l.valueType, err = lintStringMap(ctx, mods, `y := data.imsguard.lint.value_type`); err != nil {

@@ -5,13 +5,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/imsguard/imsguard/policy"
 )
 
-// FuzzLint feeds arbitrary bytes through parse and lint: it must never fail or panic, and
-// every finding must have a known code and a position inside the file.
+// FuzzLint feeds arbitrary bytes through parse and lint: it must never fail or panic, every
+// finding must have a known code and a position inside the file, and opening only the gates
+// the document's facts call for (input.gate) must find exactly what opening every gate finds.
 func FuzzLint(f *testing.F) {
 	names, _ := filepath.Glob(filepath.Join("..", "testdata", "lint", "*", "*.json"))
 	for _, n := range names {
@@ -23,12 +25,21 @@ func FuzzLint(f *testing.F) {
 	f.Add([]byte(`{"roles": [1, {"policy": {"Version": "1.0", "Statement": [{"Effect": "Allow", "Action": ["::"]}]}}]}`))
 	f.Add([]byte(`{"policy_document": "{\"Version\": \"5.0\", \"Statement\": [{\"Effect\": \"Deny\", \"Action\": \"*\"}]}"}`))
 	l := newTestLinter(f, LintOptions{})
+	open := newTestLinter(f, LintOptions{})
+	open.allGates = true
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file := policy.Parse("fuzz.json", data)
 		findings, err := l.Lint(ctx, file)
 		if err != nil {
 			t.Fatalf("lint: %v", err)
+		}
+		all, err := open.Lint(ctx, file)
+		if err != nil {
+			t.Fatalf("lint with every gate open: %v", err)
+		}
+		if !reflect.DeepEqual(findings, all) {
+			t.Fatalf("gating changed the findings:\n gated: %+v\n open:  %+v", findings, all)
 		}
 		lines := bytes.Count(data, []byte("\n")) + 1
 		for _, fd := range findings {

@@ -58,7 +58,7 @@ func inputKeys() []string {
 		"role_description_irregular", "role_policy_irregular", "role_reserved", "cond_null", "id", "links", "domain_id",
 		"created_time", "display_name", "type", "description", "policy", "catalog", "name", "flag", "Allow", "Deny", "", "has_deps", "has_partial", "has_gaps", "deps_direct", "deps_direct_apis", "f", "Effect", "Condition", "Sid", "no_ep", "ims_partial", "ims_deps", "ims_gaps", "ims_no_ep", "partial", "deps", "gaps", "no_ep_sections", "cond_operator_spelling", "cond_if_exists", "cond_qualifier", "cond_empty", "cond_typed",
 		"cond_null_check", "cond_value_control", "cond_value_charset", "cond_value_glob",
-		"fn", "unknown", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed",
+		"fn", "unknown", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper",
 	}
 }
 
@@ -122,16 +122,19 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 	g.raise("policy_size", size)
 	maxItems := make([][2]*ast.Term, len(g.max))
 	var overItems [][2]*ast.Term
+	var over []string
 	for i, m := range g.max {
 		maxItems[i] = l.it(m.name, tNum(m.value))
 		if lim := l.limitOf[m.name]; lim > 0 && m.value > lim {
 			overItems = append(overItems, l.it(m.name, tBool(true)))
+			over = append(over, m.name)
 		}
 	}
 	items = append(items, l.it("allowed", g.set(g.allowed)), l.it("denied", g.set(g.denied)), l.it("denied_always", g.set(g.deniedAlways)),
 		l.it("ims", g.imsTerm()))
 	items = append(items, l.it("services", ast.SetTerm(svc...)), l.it("has", ast.ObjectTerm(hasItems...)),
-		l.it("max", ast.ObjectTerm(maxItems...)), l.it("over", ast.ObjectTerm(overItems...)))
+		l.it("max", ast.ObjectTerm(maxItems...)), l.it("over", ast.ObjectTerm(overItems...)),
+		l.it("gate", l.gates.term(l, g.has, over, l.allGates)))
 	if custom {
 		items = append(items, l.it("document", plainTerm(root)))
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -133,4 +134,50 @@ func TestLintConcurrent(t *testing.T) {
 	for range 8 {
 		require.NoError(t, <-done)
 	}
+}
+
+// TestLintGatesChangeNothing lints every document under testdata with the gates the facts
+// open and with every gate open: the findings must be the same (the gates only spare OPA
+// the rules that cannot fire).
+func TestLintGatesChangeNothing(t *testing.T) {
+	names, err := filepath.Glob(filepath.Join("..", "testdata", "*", "*", "*.json"))
+	require.NoError(t, err)
+	more, err := filepath.Glob(filepath.Join("..", "testdata", "*", "*.json"))
+	require.NoError(t, err)
+	names = append(names, more...)
+	require.Greater(t, len(names), 40)
+	for dir, opts := range lintDirs {
+		gated := newTestLinter(t, opts)
+		open := newTestLinter(t, opts)
+		open.allGates = true
+		for _, name := range names {
+			data, err := os.ReadFile(name)
+			require.NoError(t, err)
+			f := policy.Parse(name, data)
+			want, err := open.Lint(context.Background(), f)
+			require.NoError(t, err)
+			got, err := gated.Lint(context.Background(), f)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "%s with the %s options", name, dir)
+		}
+	}
+}
+
+func TestLintGatesNeedAFactGuard(t *testing.T) {
+	mod := ast.MustParseModuleWithOpts(`package imsguard.lint
+action_findings contains {"code": "E-X"} if {
+	input.family == "policy"
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	_, err := newLintGates(map[string]*ast.Module{"x.rego": mod})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no fact guard")
+
+	mod = ast.MustParseModuleWithOpts(`package imsguard.lint
+action_findings contains {"code": "E-X"} if {
+	input.family == "policy"
+	input.over.actions == true
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	g, err := newLintGates(map[string]*ast.Module{"x.rego": mod})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"action"}, g.byFact["over.actions"])
 }

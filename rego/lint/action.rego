@@ -6,7 +6,7 @@
 # known names (IMS actions and documented dependencies) the normalized pattern matches.
 package imsguard.lint
 
-findings contains {
+action_findings contains {
 	"code": "E-ACTION-LENGTH",
 	"pointer": a.pointer,
 	"message": sprintf("the action has %d characters, more than %d (IAM.1034)", [a.m.length, input.limits.action_length]),
@@ -16,7 +16,7 @@ findings contains {
 	a.m.length > input.limits.action_length
 }
 
-findings contains {
+action_findings contains {
 	"code": "E-ACTION-CHARS",
 	"pointer": a.pointer,
 	"message": sprintf("action %q contains %s: actions may hold only letters, digits, _, - and * between the colons (IAM.1035)", [a.m.value, chars_text(a.m.bad_chars)]),
@@ -27,7 +27,7 @@ findings contains {
 	a.m.bad_chars != ""
 }
 
-findings contains {
+action_findings contains {
 	"code": "W-ACTION-QMARK",
 	"pointer": a.pointer,
 	"message": sprintf("action %q uses '?', which 1.1 policies do not document; imsguard evaluates it as exactly one character", [a.m.value]),
@@ -39,7 +39,7 @@ findings contains {
 	a.m.qmark
 }
 
-findings contains {
+action_findings contains {
 	"code": "E-ACTION-FORMAT",
 	"pointer": a.pointer,
 	"message": sprintf("action %q must be service:resourceType:operation with three non-empty segments, e.g. ims:images:list", [a.m.value]),
@@ -83,7 +83,7 @@ format_fix(a) := "write \"*:*:*\" (a lone \"*\" is valid only in 5.0 identity po
 	a.m.value == "*"
 } else := "write exactly three segments separated by colons"
 
-findings contains {
+action_findings contains {
 	"code": "W-SERVICE-CASE",
 	"pointer": a.pointer,
 	"message": sprintf("service %q in %q has upper-case letters; the documentation asks for lower case (IAM compares actions case-insensitively)", [a.m.service, a.m.value]),
@@ -95,7 +95,7 @@ findings contains {
 	a.m.upper_service
 }
 
-findings contains {
+action_findings contains {
 	"code": "E-ACTION-UNREGISTERED",
 	"pointer": a.pointer,
 	"message": sprintf("%q is not a registered %s action: IAM rejects unregistered actions (IAM.1036)", [a.m.value, a.m.service_lower]),
@@ -115,7 +115,7 @@ unregistered_fix(a) := sprintf("did you mean %q?", [a.m.suggestion]) if {
 	a.m.suggestion != ""
 } else := "run `imsguard actions list` for the IMS actions"
 
-findings contains {
+action_findings contains {
 	"code": "W-UNKNOWN-ACTION",
 	"pointer": a.pointer,
 	"message": unknown_text(a),
@@ -141,7 +141,7 @@ unknown_text(a) := sprintf("%q matches no %s action: the wildcard grants nothing
 	contains(a.m.norm_segments[0], "*")
 } else := sprintf("imsguard has no action catalogue for service %q: %q is not checked (IAM rejects unregistered actions)", [a.m.service_lower, a.m.value])
 
-findings contains {
+action_findings contains {
 	"code": "I-BROAD-ALLOW",
 	"pointer": a.pointer,
 	"message": sprintf("%q allows every action of %s%s", [a.m.value, broad_scope(a), broad_condition(a)]),

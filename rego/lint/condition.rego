@@ -7,7 +7,7 @@
 # member, input.condition_keys one per (operator, key) pair; key.op indexes the operator.
 package imsguard.lint
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-TYPE",
 	"pointer": s.f.Condition.pointer,
 	"message": sprintf("Condition must be an object {\"Operator\": {\"key\": [\"value\"]}}, found %s", [kind_text(s.f.Condition.kind)]),
@@ -17,7 +17,7 @@ findings contains {
 	s.f.Condition.kind != "object"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-COUNT",
 	"pointer": s.f.Condition.pointer,
 	"message": "Condition is empty (IAM.1050)",
@@ -29,7 +29,7 @@ findings contains {
 	s.f.Condition.count == 0
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-COUNT",
 	"pointer": s.f.Condition.pointer,
 	"message": sprintf("statement %d has %d (operator, key) conditions: the %s profile allows at most %d (IAM.1050)", [s.index, n, input.settings.profile, input.limits.conditions]),
@@ -44,7 +44,7 @@ findings contains {
 
 # ---------------------------------------------------------------- operators
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-TYPE",
 	"pointer": o.pointer,
 	"message": sprintf("the value of operator %s must be an object {\"key\": [\"value\"]}, found %s (IAM.1051)", [o.m.name, kind_text(o.kind)]),
@@ -54,7 +54,7 @@ findings contains {
 	o.kind != "object"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-OPERATOR",
 	"pointer": o.pointer,
 	"message": sprintf("operator %q has an unknown qualifier %q", [o.m.name, o.m.qualifier]),
@@ -66,7 +66,7 @@ findings contains {
 	not o.m.qualifier_lower in {"forallvalues", "foranyvalue"}
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-OPERATOR",
 	"pointer": o.pointer,
 	"message": sprintf("unknown condition operator %q%s", [o.m.base, aws_hint(o.m.base_lower)]),
@@ -86,7 +86,7 @@ operator_fix(o) := sprintf("did you mean %q?", [o.m.suggestion]) if {
 	o.m.suggestion != ""
 } else := "see the operator table in the spec, section 5.3"
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-OPERATOR",
 	"pointer": o.pointer,
 	"message": sprintf("IfExists is meaningless on %s: the operator already decides what an absent key means", [op.name]),
@@ -99,7 +99,7 @@ findings contains {
 	op.type == "null"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "W-OPERATOR-CASE",
 	"pointer": o.pointer,
 	"message": sprintf("operator %q is spelled differently from %q", [o.m.name, canon]),
@@ -125,7 +125,7 @@ if_exists_text(o) := "IfExists" if {
 	o.m.suffix != ""
 } else := ""
 
-findings contains {
+condition_findings contains {
 	"code": "W-LEGACY-OPERATOR",
 	"pointer": o.pointer,
 	"message": sprintf("operator %s is documented only in the 2021/2022 editions of the policy syntax, not in the 2023 edition selected", [op.name]),
@@ -137,7 +137,7 @@ findings contains {
 	op.edition == "2021"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "W-NEW-OPERATOR",
 	"pointer": o.pointer,
 	"message": sprintf("%s is documented only in the 2023 edition of the policy syntax, not in the 2021/2022 edition (the ae-ad-1 baseline) selected", [what]),
@@ -156,7 +156,7 @@ new_parts(o, op) := {x |
 
 # ---------------------------------------------------------------- keys and values
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-TYPE",
 	"pointer": k.pointer,
 	"message": sprintf("the values of %s must be an array of strings, found %s (IAM.1053)", [k.key, kind_text(k.kind)]),
@@ -173,7 +173,7 @@ identity_scalar(k) if {
 	k.kind == "string"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-TYPE",
 	"pointer": v.pointer,
 	"message": sprintf("condition values are strings (also numbers, dates and booleans: \"900\", \"true\"); found %s", [kind_text(v.kind)]),
@@ -185,7 +185,7 @@ findings contains {
 	v.kind != "string"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUES-COUNT",
 	"pointer": k.pointer,
 	"message": sprintf("%s %s takes exactly one value, [\"true\"] or [\"false\"]", [k.opm.name, k.key]),
@@ -196,7 +196,7 @@ findings contains {
 	k.count != 1
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUES-COUNT",
 	"pointer": k.pointer,
 	"message": sprintf("%s %s has no values; give 1 to %d (IAM.1054)", [k.opm.name, k.key, input.limits.values]),
@@ -208,7 +208,7 @@ findings contains {
 	k.opm.catalog.type != "null"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUES-COUNT",
 	"pointer": k.pointer,
 	"message": sprintf("%s %s has %d values; the limit is %d per key (IAM.1054)", [k.opm.name, k.key, k.count, input.limits.values]),
@@ -219,7 +219,7 @@ findings contains {
 	k.count > input.limits.values
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-LENGTH",
 	"pointer": v.pointer,
 	"message": "condition values must not be empty (IAM.1056)",
@@ -231,7 +231,7 @@ findings contains {
 	v.m.length == 0
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE-LENGTH",
 	"pointer": v.pointer,
 	"message": sprintf("condition values must have at most %d characters, this one has %d (IAM.1056)", [input.limits.value_length, v.m.length]),
@@ -242,7 +242,7 @@ findings contains {
 	v.m.length > input.limits.value_length
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE",
 	"pointer": v.pointer,
 	"message": sprintf("%s value %q is not %s", [k.opm.catalog.name, v.m.value, type_expect[t]]),
@@ -278,7 +278,7 @@ type_example := {
 	"ip": "write an address such as \"203.0.113.5\" or a block such as \"10.0.0.0/8\"",
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-VALUE",
 	"pointer": v.pointer,
 	"message": "the condition value contains a control character",
@@ -290,7 +290,7 @@ findings contains {
 	v.m.control
 }
 
-findings contains {
+condition_findings contains {
 	"code": "W-COND-NULL-VALUE",
 	"pointer": k.pointer,
 	"message": sprintf("%s ignores its values; imsguard accepts [] or [\"true\"]", [k.opm.catalog.name]),
@@ -308,7 +308,7 @@ null_values_ok(k) if {
 	lower(k.values[0].m.value) == "true"
 }
 
-findings contains {
+condition_findings contains {
 	"code": "E-COND-TYPE",
 	"pointer": k.pointer,
 	"message": sprintf("%s is a %s key; %s compares %s values (IAM.1055)", [k.key, t, op.name, op.type]),
@@ -331,7 +331,7 @@ type_operator := {
 	"ip": "IpAddress",
 }
 
-findings contains {
+condition_findings contains {
 	"code": "W-COND-KEY-UNKNOWN",
 	"pointer": k.pointer,
 	"message": sprintf("condition key %q is not a known global key%s: IAM may reject it (IAM.1052), and imsguard does not check its type", [k.key, key_hint(k.key_lower)]),
@@ -352,7 +352,7 @@ key_fix_text(k) := sprintf("did you mean %q?", [name]) if {
 	replace(g, "g:", "") == regex.replace(k, `^[a-z0-9-]+:`, "")
 } else := "use a global key such as g:UserName, g:ProjectName or g:CurrentTime"
 
-findings contains {
+condition_findings contains {
 	"code": "W-COND-VALUE-CHARSET",
 	"pointer": v.pointer,
 	"message": sprintf("condition value %q contains %s, outside the documented value characters (letters, digits and - , . / _ @ # $ %% &)", [v.m.value, chars_text(v.m.charset)]),
@@ -365,7 +365,7 @@ findings contains {
 	not v.m.control
 }
 
-findings contains {
+condition_findings contains {
 	"code": "W-STRINGLIKE-GLOB",
 	"pointer": v.pointer,
 	"message": sprintf("%s tests whether the request value contains %q literally: * and ? are not wildcards in StringLike", [k.opm.catalog.name, v.m.value]),

@@ -7,7 +7,7 @@ package imsguard.lint
 
 # ---------------------------------------------------------------- Version
 
-findings contains {
+document_findings contains {
 	"code": "E-VERSION-MISSING",
 	"pointer": input.root.pointer,
 	"message": "Version is missing",
@@ -18,7 +18,7 @@ findings contains {
 	input.root.kind == "object"
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-VERSION-TYPE",
 	"pointer": input.version.pointer,
 	"message": sprintf("Version must be a string, found %s", [kind_text(input.version.kind)]),
@@ -28,7 +28,7 @@ findings contains {
 	not input.version.kind in {"missing", "string"}
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-VERSION-VALUE",
 	"pointer": input.version.pointer,
 	"message": sprintf("Version %q is not a policy language version (1.1 fine-grained policy, 1.0 role, 5.0 identity policy)", [input.version.value]),
@@ -38,7 +38,7 @@ findings contains {
 	input.version.kind == "string"
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-VERSION-VALUE",
 	"pointer": input.version.pointer,
 	"message": sprintf("a custom policy created through /v3.0/OS-ROLE/roles must have Version \"1.1\", found %q (IAM.1024)", [input.version.value]),
@@ -69,7 +69,7 @@ findings contains {
 
 # ---------------------------------------------------------------- keys
 
-findings contains {
+document_findings contains {
 	"code": "E-UNKNOWN-KEY",
 	"pointer": member_pointer(input.root.pointer, k),
 	"message": sprintf("unknown key %q in the policy: a %s has only %s (IAM.1059)", [k, family_text, concat(", ", sort(top_keys))]),
@@ -91,7 +91,7 @@ top_keys := {"Version", "Statement", "Depends"} if {
 
 depends_v11("Depends") if input.family in {"policy", "agency", "unknown"}
 
-findings contains {
+document_findings contains {
 	"code": "E-DEPENDS-V11",
 	"pointer": input.depends.pointer,
 	"message": "Depends is a 1.0 role element; a 1.1 policy must not have it (IAM.1025)",
@@ -101,7 +101,7 @@ findings contains {
 	input.family in {"policy", "agency", "unknown"}
 }
 
-findings contains {
+document_findings contains {
 	"code": "I-DEPENDS",
 	"pointer": input.depends.pointer,
 	"message": sprintf("this role works only when %s %s also granted in the same project (Depends)", [concat(", ", names), verb]),
@@ -123,7 +123,7 @@ key_fix(key, allowed) := sprintf("rename %q to %q: element names are case-sensit
 
 # ---------------------------------------------------------------- Statement
 
-findings contains {
+document_findings contains {
 	"code": "E-STATEMENT-TYPE",
 	"pointer": input.root.pointer,
 	"message": "Statement is missing: a policy needs a Statement array",
@@ -134,7 +134,7 @@ findings contains {
 	input.root.kind == "object"
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-STATEMENT-TYPE",
 	"pointer": input.statement.pointer,
 	"message": sprintf("Statement must be an array of statements, found %s (IAM.1027)", [kind_text(input.statement.kind)]),
@@ -144,7 +144,7 @@ findings contains {
 	not input.statement.kind in {"missing", "array"}
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-STATEMENT-TYPE",
 	"pointer": s.pointer,
 	"message": sprintf("statement %d must be an object {\"Effect\": ..., \"Action\": [...]}, found %s", [s.index, kind_text(s.kind)]),
@@ -154,7 +154,7 @@ findings contains {
 	s.kind != "object"
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-STATEMENT-COUNT",
 	"pointer": input.statement.pointer,
 	"message": "Statement is empty: a policy needs at least one statement (IAM.1028)",
@@ -164,7 +164,7 @@ findings contains {
 	input.statement.count == 0
 }
 
-findings contains {
+document_findings contains {
 	"code": "E-STATEMENT-COUNT",
 	"pointer": input.statement.pointer,
 	"message": sprintf("%d statements: the %s profile allows at most %d per policy (IAM.1028)", [input.statement.count, input.settings.profile, input.limits.statements]),
@@ -176,7 +176,7 @@ findings contains {
 
 # ---------------------------------------------------------------- size
 
-findings contains {
+document_findings contains {
 	"code": "E-POLICY-SIZE",
 	"pointer": input.pointer,
 	"message": sprintf("the policy has %d characters (%s), more than the %d IAM accepts (IAM.1021)", [input.max.policy_size, size_text, input.limits.policy_size]),
@@ -191,7 +191,7 @@ size_text := "bytes of the file as given" if {
 
 # ---------------------------------------------------------------- notes
 
-findings contains {
+document_findings contains {
 	"code": "I-DENY-ONLY",
 	"pointer": input.statement.pointer,
 	"message": "the policy contains only Deny statements: it grants nothing by itself and only restricts what other policies allow",

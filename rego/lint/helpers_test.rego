@@ -42,6 +42,7 @@ base := {
 	"services": set(), "has": {}, "max": {}, "over": {},
 	"allowed": set(), "denied": set(), "denied_always": set(),
 	"ims": {"deps": [], "partial": [], "gaps": [], "no_ep": []},
+	"gate": {"action": true, "condition": true, "document": true, "ims": true, "resource": true, "statement": true, "wrapper": true},
 	"catalog": catalog, "operator_catalog": operators, "limits": limits,
 	"settings": {"profile": "strict", "operator_edition": "", "size_mode": "minified", "regions": {}},
 }

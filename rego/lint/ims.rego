@@ -111,7 +111,7 @@ denied_always := input.denied_always
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
-findings contains {
+ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
@@ -134,7 +134,7 @@ dependency_fix := {
 
 obs_dependencies := {"obs:bucket:*", "obs:object:*"}
 
-findings contains {
+ims_findings contains {
 	"code": "W-PARTIAL-API",
 	"pointer": a.pointer,
 	"message": "{value} is allowed, but the policy does not allow {actions}, also required by {apis}, so IAM keeps denying them",
@@ -148,7 +148,7 @@ findings contains {
 	count(missing) > 0
 }
 
-findings contains {
+ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,
 	"message": sprintf("Deny %s blocks \"%s\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}", [d.m.value, g.operation]),
@@ -168,7 +168,7 @@ findings contains {
 	count(open) > 0
 }
 
-findings contains {
+ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,
 	"message": "granted on an enterprise project, this policy does not authorize {sections}: they honour only IAM-project grants",

@@ -7,7 +7,7 @@
 # checked.
 package imsguard.lint
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-FORMAT",
 	"pointer": s.f.Resource.pointer,
 	"message": sprintf("Resource must be an array of strings, found %s (IAM.1047)", [kind_text(s.f.Resource.kind)]),
@@ -19,7 +19,7 @@ findings contains {
 	s.f.Resource.kind != "object"
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-FORMAT",
 	"pointer": r.pointer,
 	"message": sprintf("%s element %d must be a string, found %s", [r.field, r.index, kind_text(r.kind)]),
@@ -29,7 +29,7 @@ findings contains {
 	r.kind != "string"
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-FORMAT",
 	"pointer": r.pointer,
 	"message": sprintf("resource %q is not service:region:account:resourceType:path (IAM.1047)", [r.m.value]),
@@ -42,7 +42,7 @@ findings contains {
 	r.m.value != "*"
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-COUNT",
 	"pointer": s.f.Resource.pointer,
 	"message": "Resource is empty: list at least one resource, or remove Resource to apply the statement to all resources (IAM.1040)",
@@ -54,7 +54,7 @@ findings contains {
 	s.f.Resource.count == 0
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-COUNT",
 	"pointer": s.f.Resource.pointer,
 	"message": sprintf("statement %d has %d resources: the %s profile allows at most %d (IAM.1040)", [s.index, s.f.Resource.count, input.settings.profile, input.limits.resources]),
@@ -67,7 +67,7 @@ findings contains {
 	s.f.Resource.count > input.limits.resources
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-LENGTH",
 	"pointer": r.pointer,
 	"message": sprintf("the resource has %d characters, more than %d (IAM.1042)", [r.m.length, input.limits.resource_length]),
@@ -79,7 +79,7 @@ findings contains {
 	r.m.length > input.limits.resource_length
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-CHARS",
 	"pointer": r.pointer,
 	"message": sprintf("resource %q contains %s: resources may hold only letters, digits and - _ * . / \\ (IAM.1048)", [r.m.value, chars_text(r.m.bad_chars)]),
@@ -91,7 +91,7 @@ findings contains {
 	r.m.bad_chars != ""
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-REGION",
 	"pointer": r.pointer,
 	"message": sprintf("region %q of resource %q is neither * nor a known region (IAM.1043/1044)", [r.m.region, r.m.value]),
@@ -106,7 +106,7 @@ findings contains {
 	not input.settings.regions[r.m.region]
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-UNSUPPORTED",
 	"pointer": r.pointer,
 	"message": sprintf("service %q does not support resource-level authorization: a policy with this resource cannot be created (IAM.1045/1046)", [r.m.service_lower]),
@@ -120,7 +120,7 @@ findings contains {
 	not contains(r.m.service_lower, "*")
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-RESOURCE-UNSUPPORTED",
 	"pointer": s.f.Resource.pointer,
 	"message": sprintf("statement %d limits actions of %s to resources, but %s no resource-level authorization: IAM rejects the policy (IAM.1045/1046)", [s.index, concat(", ", sort(svcs)), plural(count(svcs), "that service has", "those services have")]),
@@ -141,7 +141,7 @@ findings contains {
 	count(svcs) > 0
 }
 
-findings contains {
+resource_findings contains {
 	"code": "W-RESOURCE-STAR-V11",
 	"pointer": r.pointer,
 	"message": "a bare \"*\" resource is not documented for 1.1 policies; imsguard evaluates it as all resources",
@@ -157,7 +157,7 @@ findings contains {
 
 agency_statement(s) if s.f.Resource.kind == "object"
 
-findings contains {
+resource_findings contains {
 	"code": "E-AGENCY-URI",
 	"pointer": s.f.Resource.pointer,
 	"message": sprintf("an agency Resource is {\"uri\": [...]}; %s", [agency_uri_problem(s)]),
@@ -186,7 +186,7 @@ agency_count_ok(n) if {
 	n <= input.limits.agency_uris
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-AGENCY-URI",
 	"pointer": u.pointer,
 	"message": sprintf("agency URI %s must be \"/iam/agencies/<agency-id>\" without blanks, at most %d characters (IAM.1041)", [uri_text(u), input.limits.agency_uri_length]),
@@ -207,7 +207,7 @@ uri_text(u) := sprintf("%q", [u.value]) if {
 	u.kind == "string"
 } else := kind_text(u.kind)
 
-findings contains {
+resource_findings contains {
 	"code": "E-AGENCY-ACTION",
 	"pointer": s.f.Action.pointer,
 	"message": sprintf("a statement with an agency Resource must have exactly \"Action\": [\"iam:agencies:assume\"], found %v (IAM.1038)", [acts]),
@@ -220,7 +220,7 @@ findings contains {
 	acts != ["iam:agencies:assume"]
 }
 
-findings contains {
+resource_findings contains {
 	"code": "E-AGENCY-CONDITION",
 	"pointer": s.f.Condition.pointer,
 	"message": "agency statements do not support Condition (IAM.1039)",

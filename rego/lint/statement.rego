@@ -10,7 +10,7 @@ statement_keys := {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResou
 	input.family == "identity"
 } else := {"Effect", "Action", "NotAction", "Resource", "Condition"}
 
-findings contains {
+statement_findings contains {
 	"code": "E-UNKNOWN-KEY",
 	"pointer": member_pointer(s.pointer, k),
 	"message": sprintf("unknown key %q in statement %d: a %s statement has only %s (IAM.1059)", [k, s.index, family_text, concat(", ", sort(statement_keys - {"NotAction"}))]),
@@ -24,7 +24,7 @@ findings contains {
 
 # ---------------------------------------------------------------- Effect
 
-findings contains {
+statement_findings contains {
 	"code": "E-EFFECT-MISSING",
 	"pointer": s.pointer,
 	"message": sprintf("statement %d has no Effect (IAM.1029)", [s.index]),
@@ -35,7 +35,7 @@ findings contains {
 	not s.f.Effect
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-EFFECT-VALUE",
 	"pointer": s.f.Effect.pointer,
 	"message": sprintf("Effect must be \"Allow\" or \"Deny\", found %s (IAM.1029)", [effect_text(s.f.Effect)]),
@@ -52,7 +52,7 @@ effect_text(f) := sprintf("%q", [f.value]) if {
 	f.kind == "string"
 } else := kind_text(f.kind)
 
-findings contains {
+statement_findings contains {
 	"code": "W-EFFECT-CASE",
 	"pointer": s.f.Effect.pointer,
 	"message": sprintf("Effect %q is not in the documented spelling %q", [s.f.Effect.value, s.effect]),
@@ -66,7 +66,7 @@ findings contains {
 
 # ---------------------------------------------------------------- Action / NotAction
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-TYPE",
 	"pointer": s.pointer,
 	"message": sprintf("statement %d has no Action (IAM.1030)", [s.index]),
@@ -79,7 +79,7 @@ findings contains {
 	not s.f.NotAction
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-TYPE",
 	"pointer": f.pointer,
 	"message": sprintf("%s must be an array of strings, found %s (IAM.1030)", [name, kind_text(f.kind)]),
@@ -92,7 +92,7 @@ findings contains {
 	f.kind != "array"
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-TYPE",
 	"pointer": a.pointer,
 	"message": sprintf("%s element %d must be a string, found %s", [a.field, a.index, kind_text(a.kind)]),
@@ -102,7 +102,7 @@ findings contains {
 	a.kind != "string"
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-COUNT",
 	"pointer": s.f.Action.pointer,
 	"message": "Action is empty: a statement needs at least one action (IAM.1033)",
@@ -113,7 +113,7 @@ findings contains {
 	s.f.Action.count == 0
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-COUNT",
 	"pointer": s.f.Action.pointer,
 	"message": sprintf("statement %d has %d actions: the %s profile allows at most %d (IAM.1033)", [s.index, s.f.Action.count, input.settings.profile, input.limits.actions]),
@@ -125,7 +125,7 @@ findings contains {
 	s.f.Action.count > input.limits.actions
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-NOTACTION",
 	"pointer": s.f.NotAction.pointer,
 	"message": "NotAction is not part of custom 1.1 policies (IAM.1031)",
@@ -137,7 +137,7 @@ findings contains {
 	s.f.NotAction
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-ACTION-NOTACTION",
 	"pointer": s.f.NotAction.pointer,
 	"message": "a statement has either Action or NotAction, not both (IAM.1031)",
@@ -150,7 +150,7 @@ findings contains {
 	s.f.Action
 }
 
-findings contains {
+statement_findings contains {
 	"code": "E-RESOURCE-NOTRESOURCE",
 	"pointer": s.f.NotResource.pointer,
 	"message": "a statement has either Resource or NotResource, not both",

@@ -14,7 +14,7 @@ role_request if input.has.role_request == true
 
 wm := input.wrapper.members
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-POLICY",
 	"pointer": input.wrapper.pointer,
 	"message": "the role has no \"policy\" (IAM.1020)",
@@ -24,7 +24,7 @@ findings contains {
 	not wm.policy
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-POLICY",
 	"pointer": wm.policy.pointer,
 	"message": sprintf("the role's \"policy\" must be an object, found %s (IAM.1020)", [kind_text(wm.policy.kind)]),
@@ -34,7 +34,7 @@ findings contains {
 	wm.policy.kind != "object"
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-NAME",
 	"pointer": input.wrapper.pointer,
 	"message": "display_name is required (IAM.1001)",
@@ -45,7 +45,7 @@ findings contains {
 	not wm.display_name
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-NAME",
 	"pointer": wm.display_name.pointer,
 	"message": sprintf("display_name must be a non-blank string, found %s (IAM.1001)", [name_text]),
@@ -63,7 +63,7 @@ name_text := kind_text(wm.display_name.kind) if {
 	wm.display_name.kind != "string"
 } else := "a blank string"
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-NAME-LENGTH",
 	"pointer": wm.display_name.pointer,
 	"message": sprintf("display_name has %d characters; the %s profile allows at most %d (IAM.1002)", [wm.display_name.length, input.settings.profile, input.limits.display_name]),
@@ -73,7 +73,7 @@ findings contains {
 	wm.display_name.length > input.limits.display_name
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-NAME-CHARS",
 	"pointer": wm.display_name.pointer,
 	"message": "display_name contains control characters or < > (IAM.1003)",
@@ -84,7 +84,7 @@ findings contains {
 	regex.match(`[\x00-\x1f\x7f<>]`, wm.display_name.value)
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-TYPE",
 	"pointer": input.wrapper.pointer,
 	"message": "type is required: \"XA\" for project-level services such as IMS, \"AX\" for global services (IAM.1004)",
@@ -95,7 +95,7 @@ findings contains {
 	not wm.type
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-TYPE",
 	"pointer": wm.type.pointer,
 	"message": sprintf("type must be \"AX\" or \"XA\" for a custom policy, found %s (IAM.1005/1009)", [type_text]),
@@ -110,7 +110,7 @@ type_text := sprintf("%q", [wm.type.value]) if {
 	wm.type.kind == "string"
 } else := kind_text(wm.type.kind)
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-RESERVED",
 	"pointer": wm[k].pointer,
 	"message": sprintf("a custom policy must not set %q: IAM fills it in (IAM.1006-1008)", [k]),
@@ -122,7 +122,7 @@ findings contains {
 	wm[k]
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-DESCRIPTION",
 	"pointer": input.wrapper.pointer,
 	"message": "description is required by the create-policy API",
@@ -133,7 +133,7 @@ findings contains {
 	not wm.description
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-ROLE-DESCRIPTION",
 	"pointer": wm.description.pointer,
 	"message": sprintf("description must be a string, found %s", [kind_text(wm.description.kind)]),
@@ -145,7 +145,7 @@ findings contains {
 
 # ---------------------------------------------------------------- scope (spec 7.2)
 
-findings contains {
+wrapper_findings contains {
 	"code": "E-SCOPE-MIX",
 	"pointer": input.statement.pointer,
 	"message": sprintf("the policy mixes global services (%s) with project-level services (%s); the console does not accept such a custom policy", [concat(", ", sort(g)), concat(", ", sort(p))]),
@@ -159,7 +159,7 @@ findings contains {
 	count(p) > 0
 }
 
-findings contains {
+wrapper_findings contains {
 	"code": "W-SCOPE-TYPE",
 	"pointer": wm.type.pointer,
 	"message": sprintf("type %q is for %s services, but the policy grants %s services (%s)", [wm.type.value, want, have, concat(", ", sort(svcs))]),
