@@ -83,7 +83,9 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 		ptr = d.Wrapper.Pointer + "/policy"
 	}
 	stmts := g.statements(root)
-	items := []([2]*ast.Term){
+	minified := minifiedLen(root)
+	items := make([][2]*ast.Term, 0, 32)
+	items = append(items,
 		l.it("file", tStr(f.Name)),
 		l.it("pointer", tStr(ptr)),
 		l.it("family", tStr(string(d.Family))),
@@ -93,7 +95,7 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 		l.it("statements", stmts),
 		l.it("wrapper", g.wrapper(d, custom)),
 		l.it("depends", g.depends(root)),
-		l.it("size", ast.ObjectTerm(l.it("minified", tNum(minifiedLen(root))), l.it("raw", tNum(len(f.Data))))),
+		l.it("size", ast.ObjectTerm(l.it("minified", tNum(minified)), l.it("raw", tNum(len(f.Data))))),
 		l.it("actions", ast.ArrayTerm(g.actions...)),
 		l.it("resources", ast.ArrayTerm(g.res...)),
 		l.it("agency_uris", ast.ArrayTerm(g.uris...)),
@@ -103,7 +105,7 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 		l.it("operator_catalog", l.opTerm),
 		l.it("limits", l.limitsTerm),
 		l.it("settings", l.settingsTerm),
-	}
+	)
 	svc := make([]*ast.Term, len(g.services))
 	for i, s := range g.services {
 		svc[i] = tStr(s)
@@ -115,7 +117,7 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 	for i, k := range g.has {
 		hasItems[i] = l.it(k, tBool(true))
 	}
-	size := minifiedLen(root)
+	size := minified
 	if l.sizeRaw {
 		size = len(f.Data)
 	}

@@ -26,10 +26,9 @@ func (g *digest) actionList(stmt int, n *policy.Node, field, effect string, cond
 
 func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
 	l := g.l
-	items := []([2]*ast.Term){
-		l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)), l.it("effect", l.k(effect)),
-		l.it("conditional", tBool(conditional)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)),
-	}
+	items := make([][2]*ast.Term, 7, 8)
+	items[0], items[1], items[2], items[3] = l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)), l.it("effect", l.k(effect))
+	items[4], items[5], items[6] = l.it("conditional", tBool(conditional)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind))
 	if n.Kind != policy.KindString {
 		g.fact("action_irregular")
 		g.actions = append(g.actions, ast.ObjectTerm(items...))
