@@ -2,11 +2,19 @@ package rego
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
@@ -46,23 +54,33 @@ var typicalPolicies = []string{
 	`{"Version": "1.1", "Statement": [{"Effect": "allow", "Action": ["ims:image:list", "IMS:images:share"]}]}`,
 }
 
-// BenchmarkLint measures parse + lint of one typical document (cycling through
-// typicalPolicies) on one core: run it with -cpu 1. The "cli" variant uses the garbage
-// collector settings `imsguard lint` runs with (BatchGC); the "gogc-100" variant uses Go's
-// default. docs/cpu-s divides by the process CPU time, which other load on the machine does
-// not inflate the way it inflates wall time.
+// BenchmarkLint measures parse + lint of one typical document on one core: run it with
+// -cpu 1. The "cli" variant cycles through typicalPolicies with the garbage collector
+// settings `imsguard lint` runs with (BatchGC); "gogc-100" does the same with Go's default;
+// "varied" lints 2,000 generated documents (variedPolicies) with BatchGC, so that
+// the linter's memos of measured strings miss the way they do on a real corpus (condition
+// values, role names, new action spellings). docs/cpu-s divides by the process CPU time,
+// which other load on the machine does not inflate the way it inflates wall time.
 func BenchmarkLint(b *testing.B) {
+	typical := make([][]byte, len(typicalPolicies))
+	for i, p := range typicalPolicies {
+		typical[i] = []byte(p)
+	}
 	b.Run("cli", func(b *testing.B) {
 		defer BatchGC()()
-		benchLint(b)
+		benchLint(b, typical)
 	})
 	b.Run("gogc-100", func(b *testing.B) {
 		defer debug.SetGCPercent(debug.SetGCPercent(100))
-		benchLint(b)
+		benchLint(b, typical)
+	})
+	b.Run("varied", func(b *testing.B) {
+		defer BatchGC()()
+		benchLint(b, variedPolicies(2000))
 	})
 }
 
-func benchLint(b *testing.B) {
+func benchLint(b *testing.B, data [][]byte) {
 	ctx := context.Background()
 	cat, err := actions.Embedded()
 	if err != nil {
@@ -71,10 +89,6 @@ func benchLint(b *testing.B) {
 	l, err := NewLinter(ctx, cat, LintOptions{})
 	if err != nil {
 		b.Fatal(err)
-	}
-	data := make([][]byte, len(typicalPolicies))
-	for i, p := range typicalPolicies {
-		data[i] = []byte(p)
 	}
 	runtime.GC()
 	b.ReportAllocs()
@@ -93,6 +107,71 @@ func benchLint(b *testing.B) {
 	}
 }
 
+// variedPolicies generates n distinct policy documents (deterministically) shaped like
+// typicalPolicies: one to three statements of IMS actions (sometimes with their
+// dependencies, a wildcard, a typo or a Deny), conditions with fresh values (addresses,
+// dates, project and user names), and now and then the IAM API role wrapper with a fresh
+// name. Almost every document differs from the others, so memoized measurements of
+// condition values and names miss as they would on a real corpus.
+func variedPolicies(n int) [][]byte {
+	rng := rand.New(rand.NewPCG(42, 7))
+	imsActions := []string{
+		"ims:images:list", "ims:images:get", "ims:images:update", "ims:images:delete", "ims:images:share",
+		"ims:images:export", "ims:images:upload", "ims:images:copy", "ims:images:create", "ims:quotas:get",
+		"ims:serverImages:create", "ims:dataImages:create", "ims:wholeImages:create",
+	}
+	extra := []string{
+		"ims:*:get*", "ims:*:list*", "ims:images:*", "ims:*:*", "obs:bucket:*", "obs:object:*", "kms:*:*",
+		"ecs:servers:get", "ecs:cloudServers:get", "evs:volumes:*", "ims:image:list", "IMS:images:share",
+	}
+	conditions := []func() string{
+		func() string {
+			return fmt.Sprintf(`{"IpAddress": {"g:SourceIp": ["10.%d.%d.0/24"]}}`, rng.IntN(256), rng.IntN(256))
+		},
+		func() string {
+			return fmt.Sprintf(`{"DateLessThan": {"g:CurrentTime": ["20%02d-%02d-%02dT00:00:00Z"]}}`, 27+rng.IntN(10), 1+rng.IntN(12), 1+rng.IntN(28))
+		},
+		func() string {
+			return fmt.Sprintf(`{"StringEquals": {"g:ProjectName": ["ae-ad-1_proj%d"]}}`, rng.IntN(100000))
+		},
+		func() string {
+			return fmt.Sprintf(`{"StringEquals": {"g:UserName": ["user%d", "svc-%d"]}, "Bool": {"g:MFAPresent": ["true"]}}`, rng.IntN(100000), rng.IntN(1000))
+		},
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		var stmts []string
+		for s := range 1 + rng.IntN(3) {
+			effect := "Allow"
+			if s > 0 && rng.IntN(3) == 0 {
+				effect = "Deny"
+			}
+			var acts []string
+			for range 1 + rng.IntN(5) {
+				a := imsActions[rng.IntN(len(imsActions))]
+				if rng.IntN(5) == 0 {
+					a = extra[rng.IntN(len(extra))]
+				}
+				if !slices.Contains(acts, a) {
+					acts = append(acts, a)
+				}
+			}
+			quoted, _ := json.Marshal(acts)
+			stmt := fmt.Sprintf(`{"Effect": %q, "Action": %s`, effect, quoted)
+			if effect == "Allow" && rng.IntN(3) == 0 {
+				stmt += `, "Condition": ` + conditions[rng.IntN(len(conditions))]()
+			}
+			stmts = append(stmts, stmt+"}")
+		}
+		doc := fmt.Sprintf(`{"Version": "1.1", "Statement": [%s]}`, strings.Join(stmts, ",\n  "))
+		if rng.IntN(4) == 0 {
+			doc = fmt.Sprintf(`{"role": {"display_name": "ims-role-%d", "type": "XA", "description": "generated %d", "policy": %s}}`, i, rng.IntN(1000000), doc)
+		}
+		out[i] = []byte(doc)
+	}
+	return out
+}
+
 // processCPU is the user+system CPU time of the process so far (0 where unsupported).
 func processCPU() time.Duration {
 	var ru syscall.Rusage
@@ -100,4 +179,34 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestVariedPolicies checks the generated benchmark corpus: (nearly all) distinct, well-formed
+// documents that the linter reads as policies (a broken generator would measure the
+// parser's error path instead).
+func TestVariedPolicies(t *testing.T) {
+	docs := variedPolicies(2000)
+	seen := map[string]bool{}
+	distinct := 0
+	l := newTestLinter(t, LintOptions{})
+	codes := map[string]int{}
+	for _, d := range docs {
+		if !seen[string(d)] {
+			distinct++
+		}
+		seen[string(d)] = true
+		f := policy.Parse("p.json", d)
+		require.Empty(t, f.Problems, "%s", d)
+		require.Len(t, f.Documents, 1)
+		fs, err := l.Lint(context.Background(), f)
+		require.NoError(t, err)
+		for _, x := range fs {
+			codes[x.Code]++
+		}
+	}
+	assert.Greater(t, distinct, 1900, "documents must differ (a few small ones repeat, as in a real corpus)")
+	// Like typicalPolicies: mostly clean or with IMS-aware notes, some typos.
+	assert.Positive(t, codes["W-MISSING-DEPENDENT-ACTION"])
+	assert.Positive(t, codes["E-ACTION-UNREGISTERED"])
+	assert.Less(t, codes["E-JSON"], 1)
 }
