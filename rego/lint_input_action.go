@@ -62,7 +62,8 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 	}
 	switch {
 	case effect == "Allow":
-		g.ims(m.hasDeps, "deps", t)
+		g.ims(m.hasDeps && !m.depsMore, "deps", t)
+		g.ims(m.depsMore, "deps_more", t)
 		g.ims(m.hasPartial, "partial", t)
 		g.ims(m.hasNoEP, "no_ep", t)
 	case effect == "Deny":
@@ -72,7 +73,7 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 
 // imsLists are the members of input.ims, in order: the Action elements each IMS-aware rule
 // concerns (see ims.rego); fact "ims_<name>" records that a list is not empty.
-var imsLists = [...]string{"deps", "partial", "gaps", "no_ep"}
+var imsLists = [...]string{"deps", "deps_more", "partial", "gaps", "no_ep"}
 
 // ims adds action element t to input.ims[name] when it concerns that rule.
 func (g *digest) ims(concerns bool, name string, t *ast.Term) {
@@ -117,13 +118,15 @@ type actionMeasure struct {
 	// hasDeps, hasPartial, hasGaps and hasNoEP: the expansions have entries in the IMS
 	// index tables deps, partial, gaps and no_ep (input.ims).
 	hasDeps, hasPartial, hasGaps, hasNoEP bool
+	// depsMore: some dependency entries apply only when other actions are allowed (m.deps).
+	depsMore bool
 }
 
 // actionInfo measures an action string (memoized per family and string):
 //
 //	{value, lower, length, segments, service, service_lower, bad_chars, qmark,
 //	 upper_service, wildcard, norm_segments, expands, known, suggestion,
-//	 partial, partial_needs, partial_apis, gaps, deps, deps_direct, deps_direct_apis, no_ep, has_partial,
+//	 partial, partial_needs, partial_apis, gaps, gaps_needs, deps, deps_direct, deps_direct_apis, no_ep, has_partial,
 //	 has_gaps, has_deps, has_no_ep}
 //
 // partial, gaps and deps are the input.catalog.index entries of the expansions, joined
@@ -183,6 +186,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		}
 		am.hasPartial = joined["partial"].Value.(*ast.Array).Len() > 0
 		am.hasGaps = joined["gaps"].Value.(*ast.Array).Len() > 0
+		gapsNeeds := gapNeeds(l, joined["gaps"])
 		partialNeeds, partialAPIs := ast.NewSet(), ast.NewObject()
 		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
 			o, ok := e.Value.(ast.Object)
@@ -205,6 +209,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		})
 		direct, directIDs, others := l.cat.splitDeps(names)
 		am.hasDeps = direct.Len() > 0 || len(others) > 0
+		am.depsMore = len(others) > 0
 		noEP := l.cat.noEPIDs(names)
 		am.hasNoEP = noEP.Len() > 0
 		known := len(expands) > 0
@@ -222,7 +227,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 			l.it("wildcard", tBool(wildcard)), l.it("norm_segments", ast.ArrayTerm(normSegs...)),
 			l.it("expands", ast.ArrayTerm(expands...)), l.it("known", tBool(known)), l.it("suggestion", tStr(suggestion)),
 			l.it("partial", joined["partial"]), l.it("partial_needs", ast.NewTerm(partialNeeds)),
-			l.it("partial_apis", ast.NewTerm(partialAPIs)), l.it("gaps", joined["gaps"]),
+			l.it("partial_apis", ast.NewTerm(partialAPIs)), l.it("gaps", joined["gaps"]), l.it("gaps_needs", ast.NewTerm(gapsNeeds)),
 			l.it("deps", ast.ArrayTerm(others...)),
 			l.it("deps_direct", ast.NewTerm(direct)), l.it("deps_direct_apis", ast.NewTerm(directIDs)),
 			l.it("no_ep", ast.NewTerm(noEP)), l.it("has_deps", tBool(am.hasDeps)), l.it("has_partial", tBool(am.hasPartial)),
@@ -230,4 +235,28 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		)
 		return am
 	})
+}
+
+// gapNeeds is the union of the actions the other-family APIs of gap entries need: a Deny
+// can leave a gap open only if the document allows one of them.
+func gapNeeds(l *Linter, gaps *ast.Term) ast.Set {
+	out := ast.NewSet()
+	gaps.Value.(*ast.Array).Foreach(func(g *ast.Term) {
+		o, ok := g.Value.(ast.Object)
+		if !ok {
+			return
+		}
+		others, ok := o.Get(l.k("others")).Value.(*ast.Array)
+		if !ok {
+			return
+		}
+		others.Foreach(func(e *ast.Term) {
+			if eo, ok := e.Value.(ast.Object); ok {
+				if needs, ok := eo.Get(l.k("needs")).Value.(ast.Set); ok {
+					needs.Foreach(out.Add)
+				}
+			}
+		})
+	})
+	return out
 }

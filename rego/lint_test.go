@@ -181,3 +181,22 @@ action_findings contains {"code": "E-X"} if {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"action"}, g.byFact["over.actions"])
 }
+
+// TestGapOthersNeedActions pins what W-ROUTE-FAMILY-GAP's pre-check (m.gaps_needs) relies
+// on: every other-family API of a gap entry needs at least one action, so a gap can only
+// be open when the document allows one of them.
+func TestGapOthersNeedActions(t *testing.T) {
+	l := newTestLinter(t, LintOptions{})
+	n := 0
+	for x, entries := range l.cat.tables["gaps"] {
+		for _, g := range entries {
+			others := g.Value.(ast.Object).Get(ast.StringTerm("others")).Value.(*ast.Array)
+			others.Foreach(func(e *ast.Term) {
+				n++
+				needs := e.Value.(ast.Object).Get(ast.StringTerm("needs")).Value.(ast.Set)
+				assert.Positive(t, needs.Len(), "gap of %s: %v needs no action", x, e)
+			})
+		}
+	}
+	assert.Positive(t, n)
+}

@@ -41,7 +41,7 @@ base := {
 	"size": {"minified": 80, "raw": 90},
 	"services": set(), "has": {}, "max": {}, "over": {},
 	"allowed": set(), "denied": set(), "denied_always": set(),
-	"ims": {"deps": [], "partial": [], "gaps": [], "no_ep": []},
+	"ims": {"deps": [], "deps_more": [], "partial": [], "gaps": [], "no_ep": []},
 	"gate": {"action": true, "condition": true, "document": true, "ims": true, "resource": true, "statement": true, "wrapper": true},
 	"catalog": catalog, "operator_catalog": operators, "limits": limits,
 	"settings": {"profile": "strict", "operator_edition": "", "size_mode": "minified", "regions": {}},
@@ -74,7 +74,7 @@ m(value) := {
 	"value": value, "lower": lower(value), "length": count(value), "segments": count(split(value, ":")),
 	"service": split(value, ":")[0], "service_lower": lower(split(value, ":")[0]), "bad_chars": "", "qmark": false,
 	"upper_service": false, "wildcard": false, "norm_segments": split(lower(value), ":"), "expands": [value],
-	"known": true, "suggestion": "", "partial": [], "partial_needs": set(), "partial_apis": {}, "gaps": [], "deps": [],
+	"known": true, "suggestion": "", "partial": [], "partial_needs": set(), "partial_apis": {}, "gaps": [], "gaps_needs": set(), "deps": [],
 	"deps_direct": set(), "deps_direct_apis": set(), "has_partial": false, "has_gaps": false, "has_deps": false,
 	"no_ep": set(), "has_no_ep": false,
 }

@@ -104,7 +104,10 @@ denied_always := input.denied_always
 
 # The rules below iterate input.ims, where the Go digest lists the Action elements each
 # rule concerns, so that no rule walks elements it cannot report on:
-#   deps     elements of Allow statements whose expansions have dependency entries (m.has_deps)
+#   deps     elements of Allow statements whose expansions have dependency entries that
+#            apply whatever else the document allows (m.deps_direct; m.deps empty)
+#   deps_more  the other elements of Allow statements with dependency entries (m.deps not
+#            empty: some entries apply only when other actions are allowed too)
 #   partial  elements of Allow statements expanding to part of a multi-action API (m.has_partial)
 #   gaps     elements of Deny statements blocking an operation on one route family (m.has_gaps)
 #   no_ep    elements of Allow statements opening APIs that ignore enterprise projects (m.no_ep)
@@ -116,11 +119,27 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
 	"fix": dependency_fix[count(missing & obs_dependencies) > 0],
-	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
+	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
 	input.has.ims_deps == true
 	some a in input.ims.deps
+	missing := a.m.deps_direct - input.allowed
+	count(missing) > 0
+}
+
+# The same for elements with dependency entries that apply only when the document also
+# allows other actions (m.deps: e.g. ims:serverImages:create with ims:images:copy).
+ims_findings contains {
+	"code": "W-MISSING-DEPENDENT-ACTION",
+	"pointer": a.pointer,
+	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
+	"fix": dependency_fix[count(missing & obs_dependencies) > 0],
+	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
+	"actions": missing,
+} if {
+	input.has.ims_deps_more == true
+	some a in input.ims.deps_more
 	enabled_deps := [e | some e in a.m.deps; count(e.needs - input.allowed) == 0]
 	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed
 	count(missing) > 0
@@ -159,6 +178,7 @@ ims_findings contains {
 } if {
 	input.has.ims_gaps == true
 	some d in input.ims.gaps
+	count((d.m.gaps_needs & input.allowed) - input.denied_always) > 0
 	some g in d.m.gaps
 	open := [e.api |
 		some e in g.others
