@@ -147,11 +147,11 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	}
 	l.missing = ast.ObjectTerm(l.it("kind", l.k("missing")))
 	l.fieldMemo, l.keysMemo, l.emptySet = newMemo[*ast.Term](memoSize), newMemo[*ast.Term](memoSize), ast.SetTerm()
-	noIMS := make([][2]*ast.Term, len(imsLists))
+	noIMS := make([][2]*ast.Term, len(imsLists), len(imsLists)+1)
 	for i, n := range imsLists {
 		noIMS[i] = l.it(n, ast.ArrayTerm())
 	}
-	l.noIMS = ast.ObjectTerm(noIMS...)
+	l.noIMS = ast.ObjectTerm(append(noIMS, l.it("no_ep_apis", l.emptySet))...)
 	l.noWrapper = ast.ObjectTerm(l.it("kind", tStr("")), l.it("pointer", tStr("")), l.it("node_kind", l.k("missing")), l.it("members", ast.ObjectTerm()))
 	l.actionMemo, l.opMemo, l.valueMemo = newMemo[actionMeasure](memoSize), newMemo[*ast.Term](memoSize), newMemo[valueMeasure](memoSize)
 	for i, name := range []string{"null", "bool", "number", "string", "array", "object"} {

@@ -66,13 +66,20 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 		g.ims(m.depsMore, "deps_more", t)
 		g.ims(m.hasPartial, "partial", t)
 		g.ims(m.hasNoEP, "no_ep", t)
+		if m.hasNoEP {
+			if g.noEPAPIs == nil {
+				g.noEPAPIs = ast.NewSet()
+			}
+			m.noEP.Foreach(g.noEPAPIs.Add)
+		}
 	case effect == "Deny":
 		g.ims(m.hasGaps, "gaps", t)
 	}
 }
 
-// imsLists are the members of input.ims, in order: the Action elements each IMS-aware rule
-// concerns (see ims.rego); fact "ims_<name>" records that a list is not empty.
+// imsLists are the list members of input.ims, in order: the Action elements each IMS-aware
+// rule concerns (see ims.rego); fact "ims_<name>" records that a list is not empty.
+// input.ims.no_ep_apis is the union of the m.no_ep sets of the no_ep elements.
 var imsLists = [...]string{"deps", "deps_more", "partial", "gaps", "no_ep"}
 
 // ims adds action element t to input.ims[name] when it concerns that rule.
@@ -101,11 +108,15 @@ func (g *digest) imsTerm() *ast.Term {
 	if empty {
 		return l.noIMS
 	}
-	items := make([][2]*ast.Term, len(imsLists))
+	items := make([][2]*ast.Term, len(imsLists), len(imsLists)+1)
 	for i, n := range imsLists {
 		items[i] = l.it(n, ast.ArrayTerm(g.imsElems[i]...))
 	}
-	return ast.ObjectTerm(items...)
+	noEP := l.emptySet
+	if g.noEPAPIs != nil {
+		noEP = ast.NewTerm(g.noEPAPIs)
+	}
+	return ast.ObjectTerm(append(items, l.it("no_ep_apis", noEP))...)
 }
 
 // actionMeasure is what the linter derives from one action string in one family.
@@ -120,6 +131,7 @@ type actionMeasure struct {
 	hasDeps, hasPartial, hasGaps, hasNoEP bool
 	// depsMore: some dependency entries apply only when other actions are allowed (m.deps).
 	depsMore bool
+	noEP     ast.Set // m.no_ep
 }
 
 // actionInfo measures an action string (memoized per family and string):
@@ -212,6 +224,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		am.depsMore = len(others) > 0
 		noEP := l.cat.noEPIDs(names)
 		am.hasNoEP = noEP.Len() > 0
+		am.noEP = noEP
 		known := len(expands) > 0
 		if !known {
 			am.facts = append(am.facts, "action_unknown")

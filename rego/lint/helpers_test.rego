@@ -41,7 +41,7 @@ base := {
 	"size": {"minified": 80, "raw": 90},
 	"services": set(), "has": {}, "max": {}, "over": {},
 	"allowed": set(), "denied": set(), "denied_always": set(),
-	"ims": {"deps": [], "deps_more": [], "partial": [], "gaps": [], "no_ep": []},
+	"ims": {"deps": [], "deps_more": [], "partial": [], "gaps": [], "no_ep": [], "no_ep_apis": set()},
 	"gate": {"action": true, "condition": true, "document": true, "ims": true, "resource": true, "statement": true, "wrapper": true},
 	"catalog": catalog, "operator_catalog": operators, "limits": limits,
 	"settings": {"profile": "strict", "operator_edition": "", "size_mode": "minified", "regions": {}},

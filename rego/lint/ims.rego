@@ -111,6 +111,7 @@ denied_always := input.denied_always
 #   partial  elements of Allow statements expanding to part of a multi-action API (m.has_partial)
 #   gaps     elements of Deny statements blocking an operation on one route family (m.has_gaps)
 #   no_ep    elements of Allow statements opening APIs that ignore enterprise projects (m.no_ep)
+#            and no_ep_apis, the union of their m.no_ep
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
@@ -118,7 +119,7 @@ ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies) > 0],
+	"fix": dependency_fix[count(missing & obs_dependencies)],
 	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
@@ -134,7 +135,7 @@ ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies) > 0],
+	"fix": dependency_fix[count(missing & obs_dependencies)],
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
@@ -145,11 +146,14 @@ ims_findings contains {
 	count(missing) > 0
 }
 
-# dependency_fix[obs]: the fix, depending on whether an OBS dependency is missing.
+# dependency_fix[n]: the fix when n OBS dependencies are missing.
 dependency_fix := {
-	true: "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)",
-	false: "also allow {actions} (here or in another policy granted in the same scope)",
+	0: "also allow {actions} (here or in another policy granted in the same scope)",
+	1: obs_fix,
+	2: obs_fix,
 }
+
+obs_fix := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)"
 
 obs_dependencies := {"obs:bucket:*", "obs:object:*"}
 
@@ -193,7 +197,7 @@ ims_findings contains {
 	"pointer": input.statement.pointer,
 	"message": "granted on an enterprise project, this policy does not authorize {sections}: they honour only IAM-project grants",
 	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
-	"apis": union({a.m.no_ep | some a in input.ims.no_ep}),
+	"apis": input.ims.no_ep_apis,
 } if {
 	input.has.ims_no_ep == true
 }

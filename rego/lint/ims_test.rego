@@ -45,6 +45,7 @@ ims_doc(acts, has) := doc({
 		"partial": [a | some a in acts; a.field == "Action"; a.effect == "Allow"; a.m.has_partial],
 		"gaps": [a | some a in acts; a.field == "Action"; a.effect == "Deny"; a.m.has_gaps],
 		"no_ep": [a | some a in acts; a.field == "Action"; a.effect == "Allow"; a.m.has_no_ep],
+		"no_ep_apis": union({a.m.no_ep | some a in acts; a.field == "Action"; a.effect == "Allow"}),
 	},
 })
 
