@@ -85,7 +85,7 @@ func ruleFact(r *ast.Rule) string {
 func (lg *lintGates) term(l *Linter, has []string, over []string, all bool) *ast.Term {
 	var open smallSet
 	if all {
-		open = lg.names
+		open = slices.Clone(lg.names)
 	}
 	for _, f := range has {
 		for _, gate := range lg.byFact["has."+f] {

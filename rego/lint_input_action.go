@@ -60,8 +60,8 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 	if field != "Action" {
 		return
 	}
-	switch {
-	case effect == "Allow":
+	switch effect {
+	case "Allow":
 		g.ims(m.hasDeps && !m.depsMore, "deps", t)
 		g.ims(m.depsMore, "deps_more", t)
 		g.ims(m.hasPartial, "partial", t)
@@ -72,7 +72,7 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 			}
 			m.noEP.Foreach(g.noEPAPIs.Add)
 		}
-	case effect == "Deny":
+	case "Deny":
 		g.ims(m.hasGaps, "gaps", t)
 	}
 }
