@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
@@ -157,7 +156,11 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	for i, name := range []string{"null", "bool", "number", "string", "array", "object"} {
 		l.kinds[i] = ast.StringTerm(name)
 	}
-	if l.cat, err = newLintCatalog(ctx, cat, mods); err != nil {
+	comp, err := compileLint(mods)
+	if err != nil {
+		return nil, err
+	}
+	if l.cat, err = newLintCatalog(ctx, cat, comp); err != nil {
 		return nil, err
 	}
 	if l.opTerm, l.opNames, err = operatorCatalogTerm(); err != nil {
@@ -181,7 +184,7 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 		return nil, fmt.Errorf("convert settings: %w", err)
 	}
 	l.settingsTerm = ast.NewTerm(sv)
-	meta, err := lintEvalOnce(ctx, mods, `y := data.imsguard.lint.rules`, nil)
+	meta, err := lintEvalOnce(ctx, comp, `y := data.imsguard.lint.rules`, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read lint rule catalogue: %w", err)
 	}
@@ -191,16 +194,14 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	if l.gates, err = newLintGates(mods); err != nil {
 		return nil, err
 	}
-	if l.valueType, err = lintStringMap(ctx, mods, `y := data.imsguard.lint.value_type`); err != nil {
+	if l.valueType, err = lintStringMap(ctx, comp, `y := data.imsguard.lint.value_type`); err != nil {
 		return nil, err
 	}
 	l.keyTypeMemo = newMemo[string](memoSize)
-	if l.keyTypeQuery, err = oparego.New(append(moduleOpts(mods),
-		oparego.Query("y := data.imsguard.lint.key_type(input.key)"), oparego.Store(inmem.New()))...).PrepareForEval(ctx); err != nil {
+	if l.keyTypeQuery, err = oparego.New(compiledOpts(comp, "y := data.imsguard.lint.key_type(input.key)")...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("prepare key type query: %w", err)
 	}
-	if l.query, err = oparego.New(append(moduleOpts(mods),
-		oparego.Query("data.imsguard.lint.findings"), oparego.Store(inmem.New()))...).PrepareForEval(ctx); err != nil {
+	if l.query, err = oparego.New(compiledOpts(comp, "data.imsguard.lint.findings")...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("prepare lint query: %w", err)
 	}
 	if len(opts.RuleDirs) > 0 {

@@ -86,7 +86,7 @@ const agencyAction = "iam:agencies:assume"
 // Action names outside the lower-case lookup keys are in their documented spelling.
 //
 //	index     derived once by ims_index (ims.rego): primary, deps, gaps and no_ep tables
-func newLintCatalog(ctx context.Context, cat *actions.Catalog, mods map[string]*ast.Module) (*lintCatalog, error) {
+func newLintCatalog(ctx context.Context, cat *actions.Catalog, comp *ast.Compiler) (*lintCatalog, error) {
 	lc := &lintCatalog{service: map[string]bool{}, lower: map[string]bool{}, canonOf: map[string]string{}}
 	acts := map[string]any{}
 	known := map[string]any{}
@@ -145,7 +145,7 @@ func newLintCatalog(ctx context.Context, cat *actions.Catalog, mods map[string]*
 		return nil, fmt.Errorf("convert lint catalog: %w", err)
 	}
 	obj := v.(ast.Object)
-	idx, err := lintEvalTerm(ctx, mods, `y := data.imsguard.lint.ims_index(input.catalog)`, ast.NewObject([2]*ast.Term{ast.StringTerm("catalog"), ast.NewTerm(obj)}))
+	idx, err := lintEvalTerm(ctx, comp, `y := data.imsguard.lint.ims_index(input.catalog)`, ast.NewObject([2]*ast.Term{ast.StringTerm("catalog"), ast.NewTerm(obj)}))
 	if err != nil {
 		return nil, fmt.Errorf("build lint catalog index: %w", err)
 	}
