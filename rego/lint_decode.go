@@ -26,16 +26,16 @@ func (l *Linter) decodeFindings(t *ast.Term, f *policy.File) ([]Finding, error) 
 			return
 		}
 		fd := Finding{File: f.Name}
-		fd.Code, _ = lintTermString(obj.Get(ast.StringTerm("code")))
-		fd.Pointer, _ = lintTermString(obj.Get(ast.StringTerm("pointer")))
-		fd.Message, _ = lintTermString(obj.Get(ast.StringTerm("message")))
-		fd.Fix, _ = lintTermString(obj.Get(ast.StringTerm("fix")))
+		fd.Code, _ = lintTermString(obj.Get(l.k("code")))
+		fd.Pointer, _ = lintTermString(obj.Get(l.k("pointer")))
+		fd.Message, _ = lintTermString(obj.Get(l.k("message")))
+		fd.Fix, _ = lintTermString(obj.Get(l.k("fix")))
 		if fd.Code == "" || fd.Message == "" {
 			err = fmt.Errorf("%w: finding %v lacks a code or a message", ErrLintEvaluation, x)
 			return
 		}
 		if strings.IndexByte(fd.Message, '{') >= 0 || strings.IndexByte(fd.Fix, '{') >= 0 {
-			p := placeholderArgs{l: l, obj: obj, file: f, ptr: fd.Pointer}
+			p := &placeholderArgs{l: l, obj: obj, file: f, ptr: fd.Pointer}
 			fd.Message, fd.Fix = p.render(fd.Message), p.render(fd.Fix)
 		}
 		fd.Severity = l.severity(fd.Code, policy.SeverityError)
@@ -48,15 +48,20 @@ func (l *Linter) decodeFindings(t *ast.Term, f *policy.File) ([]Finding, error) 
 // the finding's pointer designates, and the lists the finding carries in "apis",
 // "apis_other" and "actions" (see rules.rego).
 type placeholderArgs struct {
-	l    *Linter
-	obj  ast.Object
-	file *policy.File
-	ptr  string
+	l     *Linter
+	obj   ast.Object
+	file  *policy.File
+	ptr   string
+	lists map[string][]string // the lists read so far, by key (message and fix share them)
 }
 
 // render replaces every known {name} in tmpl; unknown braces are kept as they are.
-func (p placeholderArgs) render(tmpl string) string {
+func (p *placeholderArgs) render(tmpl string) string {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		return tmpl
+	}
 	var b strings.Builder
+	b.Grow(len(tmpl) + 128)
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
@@ -79,8 +84,18 @@ func (p placeholderArgs) render(tmpl string) string {
 	}
 }
 
-func (p placeholderArgs) value(name string) (string, bool) {
-	list := func(key string) []string { return termStrings(p.obj.Get(ast.StringTerm(key))) }
+func (p *placeholderArgs) value(name string) (string, bool) {
+	list := func(key string) []string {
+		if l, ok := p.lists[key]; ok {
+			return l
+		}
+		if p.lists == nil {
+			p.lists = map[string][]string{}
+		}
+		l := termStrings(p.obj.Get(p.l.k(key)))
+		p.lists[key] = l
+		return l
+	}
 	switch name {
 	case "value":
 		return p.pointed(), true
@@ -95,7 +110,7 @@ func (p placeholderArgs) value(name string) (string, bool) {
 	case "families_other":
 		return p.l.cat.familyText(list("apis_other")), true
 	case "actions":
-		acts := list("actions")
+		acts := list("actions") // sorted in place: every use wants them sorted
 		sort.Strings(acts)
 		return strings.Join(acts, ", "), true
 	}
@@ -103,7 +118,7 @@ func (p placeholderArgs) value(name string) (string, bool) {
 }
 
 // pointed is the string at the finding's pointer ("" when it is not a string).
-func (p placeholderArgs) pointed() string {
+func (p *placeholderArgs) pointed() string {
 	if d := documentAt(p.file, p.ptr); d != nil {
 		if n := d.Find(strings.TrimPrefix(p.ptr, d.Pointer)); n != nil && n.Kind == policy.KindString {
 			return n.Str
@@ -133,6 +148,12 @@ func termStrings(t *ast.Term) []string {
 		return nil
 	}
 	var out []string
+	switch v := t.Value.(type) {
+	case ast.Set:
+		out = make([]string, 0, v.Len())
+	case *ast.Array:
+		out = make([]string, 0, v.Len())
+	}
 	add := func(x *ast.Term) {
 		if s, ok := lintTermString(x); ok {
 			out = append(out, s)
