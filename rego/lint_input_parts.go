@@ -216,7 +216,7 @@ func (g *digest) condValue(n *policy.Node, parse string) *ast.Term {
 
 // operatorFacts records the facts an operator name contributes: a spelling that is not
 // one of the catalogue's canonical operator names (with optional qualifier and IfExists),
-// an IfExists suffix, a qualifier, and the operator's value type.
+// an IfExists suffix, a qualifier, and the null checks (IsNull, IsNotNull, IsNullOrEmpty, Null).
 func (g *digest) operatorFacts(written string) {
 	name := written
 	if q, rest, ok := strings.Cut(name, ":"); ok {
@@ -240,14 +240,11 @@ func (g *digest) operatorFacts(written string) {
 		g.fact("cond_operator_spelling")
 		op, ok = g.l.opByLower[strings.ToLower(base)]
 	}
-	if ok && op.Type != TypeString {
-		g.fact("cond_typed")
-		if op.Type == TypeNull && op.Fn != "null" {
-			g.fact("cond_null_check")
-		}
-		if op.Fn == "null" {
-			g.fact("cond_null")
-		}
+	if ok && op.Type == TypeNull && op.Fn != "null" {
+		g.fact("cond_null_check")
+	}
+	if ok && op.Fn == "null" {
+		g.fact("cond_null")
 	}
 }
 

@@ -72,19 +72,19 @@ test_bad_qualifier if {
 
 test_value_parsing if {
 	om := opm("DateLessThan", "DateLessThan", operators.datelessthan)
-	"E-COND-VALUE" in codes(cond(om, "g:CurrentTime", [val("/v/0", "tomorrow", {})], {"cond_typed": true}))
+	"E-COND-VALUE" in codes(cond(om, "g:CurrentTime", [val("/v/0", "tomorrow", {})], {}))
 	ok := val("/v/0", "2030-01-01T00:00:00Z", {"parses": {"number": false, "date": true, "boolean": false, "ip": false}})
-	codes(cond(om, "g:CurrentTime", [ok], {"cond_typed": true})) == set()
+	codes(cond(om, "g:CurrentTime", [ok], {})) == set()
 }
 
 test_bool_and_ip_values if {
-	"E-COND-VALUE" in codes(cond(opm("Bool", "Bool", operators.bool), "g:MFAPresent", [val("/v/0", "yes", {})], {"cond_typed": true}))
-	"E-COND-VALUE" in codes(cond(opm("IpAddress", "IpAddress", operators.ipaddress), "g:SourceIp", [val("/v/0", "10.0.0.300", {})], {"cond_typed": true}))
+	"E-COND-VALUE" in codes(cond(opm("Bool", "Bool", operators.bool), "g:MFAPresent", [val("/v/0", "yes", {})], {}))
+	"E-COND-VALUE" in codes(cond(opm("IpAddress", "IpAddress", operators.ipaddress), "g:SourceIp", [val("/v/0", "10.0.0.300", {})], {}))
 }
 
 test_type_mismatch if {
 	"E-COND-TYPE" in codes(cond(opm("StringEquals", "StringEquals", operators.stringequals), "g:CurrentTime", [val("/v/0", "x", {})], {}))
-	"E-COND-TYPE" in codes(cond(opm("IpAddress", "IpAddress", operators.ipaddress), "g:UserName", [val("/v/0", "10.0.0.1", {"parses": {"number": false, "date": false, "boolean": false, "ip": true}})], {"cond_typed": true}))
+	"E-COND-TYPE" in codes(cond(opm("IpAddress", "IpAddress", operators.ipaddress), "g:UserName", [val("/v/0", "10.0.0.1", {"parses": {"number": false, "date": false, "boolean": false, "ip": true}})], {}))
 }
 
 test_unknown_key if {
@@ -106,7 +106,7 @@ test_values_count_and_length if {
 }
 
 test_null_operator_takes_one_value if {
-	"E-COND-VALUES-COUNT" in codes(cond(opm("Null", "Null", operators.null), "g:UserName", [], {"cond_null": true, "cond_typed": true}))
+	"E-COND-VALUES-COUNT" in codes(cond(opm("Null", "Null", operators.null), "g:UserName", [], {"cond_null": true}))
 }
 
 test_null_check_values if {
