@@ -169,9 +169,14 @@ resource_findings contains {
 	agency_uri_problem(s)
 }
 
-agency_uri_problem(s) := sprintf("unexpected key %q", [k]) if {
-	some k in s.f.Resource.keys
-	k != "uri"
+# agency_uri_problem(s): what is wrong with an agency Resource object (one answer per
+# statement: a function must not yield two values for one argument).
+agency_uri_problem(s) := sprintf("unexpected key %s", [concat(", ", extra)]) if {
+	extra := agency_extra_keys(s)
+	count(extra) == 1
+} else := sprintf("unexpected keys %s", [concat(", ", extra)]) if {
+	extra := agency_extra_keys(s)
+	count(extra) > 1
 } else := "\"uri\" is missing" if {
 	not "uri" in s.f.Resource.keys
 } else := "\"uri\" must be an array of URIs" if {
@@ -180,6 +185,9 @@ agency_uri_problem(s) := sprintf("unexpected key %q", [k]) if {
 	n := count([u | some u in input.agency_uris; u.statement == s.index])
 	not agency_count_ok(n)
 }
+
+# agency_extra_keys(s): the quoted keys of an agency Resource other than "uri", in document order.
+agency_extra_keys(s) := [sprintf("%q", [k]) | some k in s.f.Resource.keys; k != "uri"]
 
 agency_count_ok(n) if {
 	n > 0

@@ -65,3 +65,11 @@ test_agency_rules if {
 	inp := doc({"family": "agency", "statements": [agency_stmt(["uri", "id"], cond)], "actions": [act(0, 0, "ims:images:list", "Allow", {})], "agency_uris": [uri(0, "/iam/agencies/x y")], "has": {"resource": true, "agency": true}})
 	codes(inp) == {"E-AGENCY-URI", "E-AGENCY-ACTION", "E-AGENCY-CONDITION"}
 }
+
+test_agency_several_unexpected_keys_in_one_message if {
+	# Two keys besides "uri" used to make agency_uri_problem yield two values (an
+	# evaluation error that failed the whole lint run); found by FuzzLint.
+	inp := doc({"family": "agency", "statements": [agency_stmt(["", "0"], {})], "actions": [act(0, 0, "iam:agencies:assume", "Allow", {})], "has": {"resource": true, "agency": true}})
+	msgs := found(inp, "E-AGENCY-URI")
+	msgs["/Statement/0/Resource"] == "an agency Resource is {\"uri\": [...]}; unexpected keys \"\", \"0\""
+}
