@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/imsguard/imsguard/actions"
 )
@@ -60,8 +59,12 @@ func Prepare(ctx context.Context) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	comp, err := compileModules(mods)
+	if err != nil {
+		return nil, err
+	}
 	prep := func(q string) (oparego.PreparedEvalQuery, error) {
-		pq, err := oparego.New(append(moduleOpts(mods), oparego.Query(q), oparego.Store(inmem.New()))...).PrepareForEval(ctx)
+		pq, err := oparego.New(compiledOpts(comp, q)...).PrepareForEval(ctx)
 		if err != nil {
 			return pq, fmt.Errorf("prepare %s: %w", q, err)
 		}

@@ -156,7 +156,7 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	for i, name := range []string{"null", "bool", "number", "string", "array", "object"} {
 		l.kinds[i] = ast.StringTerm(name)
 	}
-	comp, err := compileLint(mods)
+	comp, err := compileModules(mods)
 	if err != nil {
 		return nil, err
 	}

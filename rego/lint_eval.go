@@ -7,27 +7,9 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/imsguard/imsguard/policy"
 )
-
-// compileLint compiles the built-in lint modules once (the compiler works on copies, so
-// mods stay as parsed). Every start-up query and the prepared lint queries share the
-// result through compiledOpts; giving each rego.New the modules would compile them again,
-// which cost about 30 ms per query at start-up.
-func compileLint(mods map[string]*ast.Module) (*ast.Compiler, error) {
-	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	if c.Compile(mods); c.Failed() {
-		return nil, fmt.Errorf("compile lint rules: %w", c.Errors)
-	}
-	return c, nil
-}
-
-// compiledOpts are the Rego options of a query over the compiled lint modules.
-func compiledOpts(c *ast.Compiler, query string) []func(*oparego.Rego) {
-	return []func(*oparego.Rego){oparego.Compiler(c), oparego.SetRegoVersion(ast.RegoV1), oparego.Query(query), oparego.Store(inmem.New())}
-}
 
 // lintEvalOnce evaluates query (which binds y) once, at start-up.
 func lintEvalOnce(ctx context.Context, c *ast.Compiler, query string, input map[string]any) (any, error) {
