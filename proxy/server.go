@@ -208,6 +208,9 @@ func (srv *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    256 << 10,
 		ErrorLog:          slog.NewLogLogger(srv.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+
+		// Every request, OPTIONS * included, is decided and logged by the handler.
+		DisableGeneralOptionsHandler: true,
 	}
 	errc := make(chan error, 2)
 	if s.serverCert != nil {
