@@ -12,8 +12,8 @@
 // The configuration (TOML, see Config) and the policy files are loaded into an immutable
 // Snapshot: parsed, linted, compiled into one engine per principal. A Server holds the
 // current Snapshot in an atomic pointer; each request reads it exactly once, so a hot reload
-// (fsnotify, SIGHUP via Server.Reload) swaps the whole set at once and a bad change keeps
-// the last good one. Decisions are logged as JSON lines (log/slog) and counted in Prometheus
+// (fsnotify or SIGHUP via Server.Hangup, both only when the files changed; Server.Reload
+// always) swaps the whole set at once and a bad change keeps the last good one. Decisions are logged as JSON lines (log/slog) and counted in Prometheus
 // metrics served on a separate listener together with /healthz and /readyz.
 //
 // There is no package-level state: everything hangs off a Server built by NewServer, and

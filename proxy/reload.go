@@ -11,17 +11,32 @@ import (
 )
 
 // Reload re-reads the configuration and policy files, lints and compiles them, and swaps
-// the new set in atomically. On any error the last good set stays in use, the failure is
-// logged and counted, and the error is returned. Requests in flight finish with the set
-// they started with. Settings that need a restart (listeners, decision_log, server
-// timeouts, switching server_tls on or off) keep their running values; a change to them is
-// logged. A renewed server certificate is picked up.
+// the new set in atomically, always: it installs a new generation even when no file
+// changed (Hangup, what SIGHUP does, skips unchanged files). On any error the last good set
+// stays in use, the failure is logged and counted, and the error is returned. Requests in
+// flight finish with the set they started with. Settings that need a restart (listeners,
+// decision_log, server timeouts, switching server_tls on or off) keep their running values;
+// a change to them is logged. A renewed server certificate is picked up.
 func (srv *Server) Reload(ctx context.Context) error {
-	return srv.reload(ctx, false)
+	_, err := srv.reload(ctx, false)
+	return err
+}
+
+// Hangup is what the proxy does on SIGHUP: it reloads like Reload, but only when the
+// configuration, policy, CA or certificate files changed (their digest differs from the set
+// in use); unchanged files keep the generation in use and log that they did. Errors are
+// handled and returned as by Reload.
+func (srv *Server) Hangup(ctx context.Context) error {
+	installed, err := srv.reload(ctx, true)
+	if err == nil && !installed {
+		srv.log.Info("configuration and policy files unchanged; nothing reloaded", "generation", srv.current.Load().Generation)
+	}
+	return err
 }
 
 // reload is Reload; ifChanged skips the swap (and compiling) when the files are unchanged.
-func (srv *Server) reload(ctx context.Context, ifChanged bool) error {
+// installed reports whether a new generation was installed.
+func (srv *Server) reload(ctx context.Context, ifChanged bool) (installed bool, err error) {
 	srv.reloadMu.Lock()
 	defer srv.reloadMu.Unlock()
 	old := srv.current.Load()
@@ -31,7 +46,7 @@ func (srv *Server) reload(ctx context.Context, ifChanged bool) error {
 	}
 	s, err := srv.loader.load(ctx, skip)
 	if errors.Is(err, errUnchanged) {
-		return nil
+		return false, nil
 	}
 	if err == nil {
 		err = srv.install(s, old)
@@ -39,14 +54,14 @@ func (srv *Server) reload(ctx context.Context, ifChanged bool) error {
 	if err != nil {
 		srv.metrics.reloadFailures.Inc()
 		srv.log.Error("reload failed; keeping the last good configuration", "generation", old.Generation, "error", err)
-		return err
+		return false, err
 	}
 	srv.metrics.reloads.Inc()
 	for _, k := range restartOnly(srv.started, s.Config) {
 		srv.log.Warn("setting changed but needs a restart; the running value is kept", "key", k)
 	}
 	srv.log.Info("reloaded", "generation", s.Generation, "digest", s.Digest[:16], "files", len(s.Files), "mode", s.Config.Mode)
-	return nil
+	return true, nil
 }
 
 // restartOnly lists the settings that differ between a and b and only apply at start.
@@ -126,7 +141,7 @@ func (srv *Server) watch(ctx context.Context) {
 			srv.log.Warn("file watch error", "error", err)
 			timer.Reset(debounce)
 		case <-timer.C:
-			_ = srv.reload(ctx, true) // failures are logged and counted
+			_, _ = srv.reload(ctx, true) // failures are logged and counted
 			sync()
 		}
 	}

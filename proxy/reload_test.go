@@ -74,9 +74,44 @@ func TestReloadKeepsLastGoodSet(t *testing.T) {
 	e.writeFiles(t, map[string]string{"notes.txt": "hello", "imsguard.toml": strings.Replace(baseConfig, `listen = "127.0.0.1:0"`, `listen = "127.0.0.1:1"`, 1)})
 	time.Sleep(200 * time.Millisecond)
 	assert.Equal(t, uint64(3), e.srv.Snapshot().Generation)
-	// A forced reload (SIGHUP) always installs.
+	// A forced reload (Server.Reload) always installs.
 	require.NoError(t, e.srv.Reload(context.Background()))
 	assert.Equal(t, uint64(4), e.srv.Snapshot().Generation)
+}
+
+// TestHangupReloadsOnlyChanges drives the SIGHUP path (Server.Hangup) without a watcher:
+// unchanged files keep the generation, a changed file installs one, a broken one is refused
+// and putting back the installed content is again "unchanged".
+func TestHangupReloadsOnlyChanges(t *testing.T) {
+	e := newEnv(t, baseConfig, nil)
+	ctx := context.Background()
+	hangup := func() uint64 {
+		t.Helper()
+		require.NoError(t, e.srv.Hangup(ctx))
+		return e.srv.Snapshot().Generation
+	}
+	require.EqualValues(t, 1, e.srv.Snapshot().Generation)
+
+	assert.EqualValues(t, 1, hangup(), "unchanged files: no new generation")
+	assert.EqualValues(t, 1, hangup())
+	assert.Zero(t, counter(t, e.srv.metrics.reloads))
+	assert.Contains(t, e.oplog.String(), "configuration and policy files unchanged; nothing reloaded")
+
+	e.writeFiles(t, map[string]string{"policies/readonly.json": adminPolicy})
+	assert.EqualValues(t, 2, hangup(), "a changed policy is installed")
+	assert.EqualValues(t, 2, hangup(), "and only once")
+	assert.Equal(t, 1.0, counter(t, e.srv.metrics.reloads))
+	resp, _ := e.do(t, "DELETE", "/v2/images/x", nil, nil)
+	assert.Equal(t, 204, resp.StatusCode, "generation 2 decides")
+
+	e.writeFiles(t, map[string]string{"policies/readonly.json": `{"Version":"1.1","Statement":[`})
+	require.ErrorIs(t, e.srv.Hangup(ctx), ErrPolicyLint)
+	assert.EqualValues(t, 2, e.srv.Snapshot().Generation)
+	e.writeFiles(t, map[string]string{"policies/readonly.json": adminPolicy})
+	assert.EqualValues(t, 2, hangup(), "back to the installed content: unchanged")
+
+	require.NoError(t, e.srv.Reload(ctx))
+	assert.EqualValues(t, 3, e.srv.Snapshot().Generation, "Reload always installs")
 }
 
 func TestReloadSwitchesMode(t *testing.T) {

@@ -101,7 +101,8 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linter: proxy.RegoLinter(ctx, lt, lc), Runtime: rt}, nil
 }
 
-// runWithReloadSignal serves until ctx ends, reloading on SIGHUP.
+// runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when
+// the files changed).
 func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -114,7 +115,7 @@ func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				_ = srv.Reload(ctx) // logged and counted by the server; the last good set stays
+				_ = srv.Hangup(ctx) // logged and counted by the server; the last good set stays
 			}
 		}
 	}()

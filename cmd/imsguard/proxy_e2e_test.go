@@ -300,6 +300,11 @@ func TestE2EProxyWithRealClients(t *testing.T) {
 		assert.Equal(t, 200, resp.StatusCode, path)
 	}
 
+	// SIGHUP with unchanged files keeps the generation.
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(p.log(), "nothing reloaded") }, 20*time.Second, 20*time.Millisecond, p.log())
+	assert.NotContains(t, p.log(), "msg=reloaded")
+
 	// SIGHUP reloads: the reader may now delete.
 	w.write(t, "policies/readonly.json", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list","ims:images:get","ims:images:delete"]}]}`)
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
