@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +34,7 @@ type forwarding struct {
 	sourceIP  string
 	sign      *upstreamCred // sign the outbound request (sign_upstream), or nil
 	body      []byte        // the request body when it was read (for signing)
+	client    *clientBody   // the body forwarded upstream, or nil without one
 	rec       *record
 	sent      time.Time
 }
@@ -77,6 +79,10 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 				pr.Out.URL.RawQuery = fw.query
 			}
 			pr.SetURL(&target)
+			if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
+				fw.client = &clientBody{rc: pr.Out.Body}
+				pr.Out.Body = fw.client
+			}
 			for k := range pr.Out.Header {
 				if strings.HasPrefix(k, "X-Forwarded-") || k == "X-Real-Ip" || k == "Forwarded" {
 					delete(pr.Out.Header, k)
@@ -111,31 +117,36 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			fw := r.Context().Value(fwdKey{}).(*forwarding)
 			fw.rec.upDur = time.Since(fw.sent)
-			d := upstreamDenial(r, err)
+			d := upstreamDenial(r, err, fw.client.readErr())
 			m.upstreamErrors.WithLabelValues(d.reason).Inc()
 			fw.rec.errMsg = d.err.Error()
 			fw.rec.status = d.status
-			if d.reason == "canceled" {
+			if d.reason == reasonCanceled {
+				fw.rec.reason = reasonCanceled
 				return // the client is gone; nobody reads an answer
 			}
 			d.reason = reasonUpstream
+			fw.rec.reason = reasonUpstream
 			writeDenial(w, fw.rec.id, d)
 		},
 	}
 	return f
 }
 
-// upstreamDenial classifies a forwarding error: 504 for a timeout, 502 otherwise. The
-// reason is the metric kind (unreachable, timeout, canceled).
-func upstreamDenial(r *http.Request, err error) *denial {
+// upstreamDenial classifies a forwarding error: 499 when the client went away (its request
+// context ended, or reading its body failed: clientErr), 504 for a timeout, 502 otherwise.
+// The reason is the metric kind (unreachable, timeout, canceled).
+func upstreamDenial(r *http.Request, err, clientErr error) *denial {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // the URL is known; keep the cause
 	}
 	var ne net.Error
 	switch {
+	case clientErr != nil:
+		return &denial{status: 499, reason: reasonCanceled, err: fmt.Errorf("client canceled the request: reading its body failed: %w", clientErr)}
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
-		return &denial{status: 499, reason: "canceled", err: errors.New("client canceled the request")}
+		return &denial{status: 499, reason: reasonCanceled, err: errors.New("client canceled the request")}
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return &denial{status: http.StatusGatewayTimeout, reason: "timeout", msg: "upstream IMS did not answer in time", err: err}
 	default:

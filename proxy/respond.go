@@ -20,6 +20,7 @@ const (
 	reasonEngine     = "engine"      // evaluation error or timeout
 	reasonIAM        = "iam"         // IAM could not validate the token
 	reasonUpstream   = "upstream"    // upstream unreachable or timed out
+	reasonCanceled   = "canceled"    // the client went away before the upstream answered
 )
 
 // denial is a request the proxy answers itself. msg goes to the client and must hold no
