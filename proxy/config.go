@@ -108,6 +108,12 @@ type IAMConfig struct {
 	Timeout            time.Duration `toml:"timeout"`              // one validation call (default 5s)
 	CacheSize          int           `toml:"cache_size"`           // validated tokens kept (default 10000)
 	CacheMaxTTL        time.Duration `toml:"cache_max_ttl"`        // also forget tokens after this long (default 0: at expiry)
+
+	// Protection of IAM (and of valid tokens) against floods of invalid tokens.
+	NegativeCacheTTL  time.Duration `toml:"negative_cache_ttl"`  // remember tokens IAM rejected this long (default 30s; 0: off)
+	NegativeCacheSize int           `toml:"negative_cache_size"` // rejected tokens remembered (default 10000)
+	MaxConcurrent     int           `toml:"max_concurrent"`      // validation calls to IAM at once (default 16)
+	QueueWait         time.Duration `toml:"queue_wait"`          // longest wait for a free call before 503 (default 1s; 0: none)
 }
 
 // SignatureConfig is the [signature] table for SDK-HMAC-SHA256 requests.
@@ -177,7 +183,8 @@ func Defaults() Config {
 			UpstreamTLSHandshake:   10 * time.Second,
 			UpstreamResponseHeader: 60 * time.Second,
 		},
-		IAM:       IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000},
+		IAM: IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000,
+			NegativeCacheTTL: 30 * time.Second, NegativeCacheSize: 10000, MaxConcurrent: 16, QueueWait: time.Second},
 		Signature: SignatureConfig{MaxSkew: 15 * time.Minute},
 	}
 }

@@ -196,6 +196,8 @@ func tokenResult(id *identity, d *denial) string {
 		return "cache_hit"
 	case id != nil && id.token != nil:
 		return "iam_valid"
+	case d != nil && errors.Is(d.err, errRecentlyRejected):
+		return "negative_cache_hit"
 	case d != nil && errors.Is(d.err, ErrInvalidToken):
 		return "iam_invalid"
 	default:

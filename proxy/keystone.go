@@ -42,44 +42,57 @@ type tokenInfo struct {
 }
 
 // tokenValidator validates X-Auth-Token values with Keystone v3 GET /v3/auth/tokens and
-// caches the answers, keyed by the token's SHA-256, until the token expires (or maxTTL).
-// Concurrent validations of one token share one IAM call. Safe for concurrent use.
+// caches the answers, keyed by the token's SHA-256, until the token expires (or maxTTL);
+// tokens IAM rejected are remembered for iam.negative_cache_ttl. Concurrent validations of
+// one token share one IAM call, and at most iam.max_concurrent calls are in flight.
+// Safe for concurrent use.
 type tokenValidator struct {
-	url     string // .../v3/auth/tokens
-	client  *http.Client
-	timeout time.Duration
-	maxTTL  time.Duration
-	cache   *lru.Cache[[sha256.Size]byte, tokenInfo]
-	group   singleflight.Group
-	now     func() time.Time
+	url      string // .../v3/auth/tokens
+	client   *http.Client
+	timeout  time.Duration
+	maxTTL   time.Duration
+	cache    *lru.Cache[[sha256.Size]byte, tokenInfo]
+	rejected *rejectedTokens
+	limit    *iamLimiter
+	group    singleflight.Group
+	now      func() time.Time
 }
 
-func newTokenValidator(endpoint *url.URL, tlsConf *tls.Config, cfg IAMConfig) (*tokenValidator, error) {
+func newTokenValidator(endpoint *url.URL, tlsConf *tls.Config, cfg IAMConfig, m *iamMetrics) (*tokenValidator, error) {
 	cache, err := lru.New[[sha256.Size]byte, tokenInfo](cfg.CacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	rejected, err := newRejectedTokens(cfg)
+	if err != nil {
+		return nil, err
 	}
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsConf.Clone(),
 		TLSHandshakeTimeout: cfg.Timeout,
-		MaxIdleConnsPerHost: 16,
+		MaxConnsPerHost:     cfg.MaxConcurrent, // the limiter bounds calls; this bounds sockets too
+		MaxIdleConnsPerHost: cfg.MaxConcurrent,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
 	return &tokenValidator{
-		url:     strings.TrimSuffix(endpoint.String(), "/") + "/v3/auth/tokens",
-		client:  &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		timeout: cfg.Timeout,
-		maxTTL:  cfg.CacheMaxTTL,
-		cache:   cache,
-		now:     time.Now,
+		url:      strings.TrimSuffix(endpoint.String(), "/") + "/v3/auth/tokens",
+		client:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		timeout:  cfg.Timeout,
+		maxTTL:   cfg.CacheMaxTTL,
+		cache:    cache,
+		rejected: rejected,
+		limit:    newIAMLimiter(cfg, m),
+		now:      time.Now,
 	}, nil
 }
 
 // validate returns what IAM says about token, from the cache when it is still valid.
-// cached reports a cache hit.
+// cached reports a cache hit. A token IAM rejected within the negative cache TTL is
+// refused without a call (ErrInvalidToken wrapping errRecentlyRejected); a call that finds
+// no free slot within the queue wait is refused (ErrIAMUnavailable wrapping errIAMBusy).
 func (v *tokenValidator) validate(ctx context.Context, token string) (info tokenInfo, cached bool, err error) {
 	if token == "" || len(token) > maxTokenLen || strings.ContainsAny(token, " \t\r\n") {
 		return tokenInfo{}, false, fmt.Errorf("%w: malformed X-Auth-Token", ErrInvalidToken)
@@ -92,12 +105,26 @@ func (v *tokenValidator) validate(ctx context.Context, token string) (info token
 		}
 		v.cache.Remove(key)
 	}
+	if v.rejected.has(key, now) {
+		return tokenInfo{}, false, fmt.Errorf("%w: %w", ErrInvalidToken, errRecentlyRejected)
+	}
 	ch := v.group.DoChan(hex.EncodeToString(key[:]), func() (any, error) {
-		// Detached from the first caller, bounded by the IAM timeout.
+		if v.rejected.has(key, v.now()) { // rejected by a flight that just ended
+			return tokenInfo{}, fmt.Errorf("%w: %w", ErrInvalidToken, errRecentlyRejected)
+		}
+		// Detached from the first caller: bounded by the queue wait, then the IAM timeout.
+		release, err := v.limit.acquire()
+		if err != nil {
+			return tokenInfo{}, err
+		}
+		defer release()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.timeout)
 		defer cancel()
 		ti, err := v.ask(cctx, token)
 		if err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				v.rejected.add(key, v.now())
+			}
 			return tokenInfo{}, err
 		}
 		if v.maxTTL > 0 && ti.Expires.After(v.now().Add(v.maxTTL)) {

@@ -28,7 +28,10 @@ func newTestValidator(t *testing.T, h http.Handler, cfg IAMConfig) (*tokenValida
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 100
 	}
-	v, err := newTokenValidator(u, &tls.Config{MinVersion: tls.VersionTLS12}, cfg)
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = 16
+	}
+	v, err := newTokenValidator(u, &tls.Config{MinVersion: tls.VersionTLS12}, cfg, newMetrics().iam)
 	require.NoError(t, err)
 	t.Cleanup(v.close)
 	return v, srv

@@ -24,6 +24,8 @@ type metrics struct {
 	reloadFailures prometheus.Counter
 	generation     prometheus.Gauge
 	lastReload     prometheus.Gauge
+
+	iam *iamMetrics // IAM call bound (iamlimit.go)
 }
 
 func newMetrics() *metrics {
@@ -54,7 +56,7 @@ func newMetrics() *metrics {
 		}, []string{"kind"}),
 		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_token_validations_total",
-			Help: "X-Auth-Token validations by result (cache_hit, iam_valid, iam_invalid, iam_error).",
+			Help: "X-Auth-Token validations by result (cache_hit, negative_cache_hit, iam_valid, iam_invalid, iam_error).",
 		}, []string{"result"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "imsguard_requests_in_flight",
@@ -80,6 +82,7 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.decisions, m.responses, m.decisionTime, m.upstreamTime, m.upstreamErrors,
 		m.tokenCache, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.iam = newIAMMetrics(m.reg)
 	return m
 }
 

@@ -167,10 +167,10 @@ func (srv *Server) install(s, old *Snapshot) error {
 	}
 	switch {
 	case s.iamURL == nil:
-	case old != nil && old.tokens != nil && old.iamKey == s.iamKey:
+	case old != nil && old.tokens != nil && old.iamKey == s.iamKey && sameIAMLimits(old.Config.IAM, s.Config.IAM):
 		s.tokens = old.tokens
 	default:
-		tv, err := newTokenValidator(s.iamURL, s.iamTLS, s.Config.IAM)
+		tv, err := newTokenValidator(s.iamURL, s.iamTLS, s.Config.IAM, srv.metrics.iam)
 		if err != nil {
 			return err
 		}

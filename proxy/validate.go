@@ -116,6 +116,18 @@ func (i *IAMConfig) validate() error {
 	if i.CacheMaxTTL < 0 {
 		return bad(-1, "must not be negative (0: until the token expires)", "iam", "cache_max_ttl")
 	}
+	if i.NegativeCacheTTL < 0 || i.NegativeCacheTTL > maxNegativeCacheTTL {
+		return bad(-1, fmt.Sprintf("must be between 0 (off) and %s", maxNegativeCacheTTL), "iam", "negative_cache_ttl")
+	}
+	if i.NegativeCacheSize < 1 || i.NegativeCacheSize > 1_000_000 {
+		return bad(-1, "must be between 1 and 1000000", "iam", "negative_cache_size")
+	}
+	if i.MaxConcurrent < 1 || i.MaxConcurrent > 1024 {
+		return bad(-1, "must be between 1 and 1024", "iam", "max_concurrent")
+	}
+	if i.QueueWait < 0 || i.QueueWait > time.Minute {
+		return bad(-1, "must be between 0 (no wait) and 1m", "iam", "queue_wait")
+	}
 	return nil
 }
 
