@@ -13,7 +13,7 @@ import (
 
 func TestBufferedLog(t *testing.T) {
 	out := &syncBuffer{}
-	b := newBufferedLog(out, nil)
+	b := newBufferedLog(out, sinkOptions{})
 	const writers, lines = 8, 3000
 	var wg sync.WaitGroup
 	for w := range writers {

@@ -25,7 +25,8 @@ type metrics struct {
 	generation     prometheus.Gauge
 	lastReload     prometheus.Gauge
 
-	iam *iamMetrics // IAM call bound (iamlimit.go)
+	iam         *iamMetrics // IAM call bound (iamlimit.go)
+	decisionLog *logMetrics // decision log health (logsink.go)
 }
 
 func newMetrics() *metrics {
@@ -83,6 +84,7 @@ func newMetrics() *metrics {
 		m.tokenCache, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.iam = newIAMMetrics(m.reg)
+	m.decisionLog = newLogMetrics(m.reg)
 	return m
 }
 

@@ -24,14 +24,15 @@ func (srv *Server) Reload(ctx context.Context) error {
 
 // Hangup is what the proxy does on SIGHUP: it reloads like Reload, but only when the
 // configuration, policy, CA or certificate files changed (their digest differs from the set
-// in use); unchanged files keep the generation in use and log that they did. Errors are
-// handled and returned as by Reload.
+// in use); unchanged files keep the generation in use and log that they did. Then it
+// reopens the decision log file (ReopenDecisionLog), whether or not the reload succeeded.
+// Errors are handled as by Reload and ReopenDecisionLog and returned joined.
 func (srv *Server) Hangup(ctx context.Context) error {
 	installed, err := srv.reload(ctx, true)
 	if err == nil && !installed {
 		srv.log.Info("configuration and policy files unchanged; nothing reloaded", "generation", srv.current.Load().Generation)
 	}
-	return err
+	return errors.Join(err, srv.ReopenDecisionLog())
 }
 
 // reload is Reload; ifChanged skips the swap (and compiling) when the files are unchanged.

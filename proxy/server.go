@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +22,9 @@ type Options struct {
 	Log *slog.Logger
 	// Stdout is where decision_log = "-" writes; nil uses os.Stdout.
 	Stdout io.Writer
-	// DecisionLog, when set, receives the decision lines instead of decision_log.
+	// DecisionLog, when set, receives the decision lines instead of decision_log, each
+	// written before the request ends while the writer accepts writes; failures are handled
+	// as for the file (lines kept and retried, decision_log_required).
 	DecisionLog io.Writer
 	// Listener and MetricsListener, when set, are used instead of listening on the
 	// configured addresses (tests, the demo).
@@ -55,7 +56,7 @@ type Server struct {
 	started  *Config // values that need a restart to change
 
 	ln, mln net.Listener
-	logFile io.Closer
+	logSink *bufferedLog // where decisions writes (logsink.go)
 }
 
 // NewServer loads the configuration (failing on any problem), opens the decision log and
@@ -92,35 +93,21 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 
 // openDecisionLog sets up the JSON-lines decision logger. Lines to decision_log (a file or
 // standard output) are buffered and flushed at least every 100ms and at shutdown; an
-// Options.DecisionLog writer gets every line as it is made.
+// Options.DecisionLog writer gets every line as it is made. Write failures, rotation and
+// reopening are handled by the sink (newDecisionSink).
 func (srv *Server) openDecisionLog(s *Snapshot) error {
-	w := srv.opts.DecisionLog
-	switch {
-	case w != nil:
-	case s.decisionLog == "":
-		out := srv.opts.Stdout
-		if out == nil {
-			out = os.Stdout
-		}
-		bl := newBufferedLog(out, nil)
-		srv.logFile, w = bl, bl
-	default:
-		f, err := os.OpenFile(s.decisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			return fmt.Errorf("open decision_log: %w", err)
-		}
-		bl := newBufferedLog(f, f)
-		srv.logFile, w = bl, bl
+	sink, err := newDecisionSink(s.decisionLog, srv.opts, srv.log, srv.metrics.decisionLog)
+	if err != nil {
+		return err
 	}
-	srv.decisions = newDecisionLog(w)
+	srv.logSink = sink
+	srv.decisions = newDecisionLog(sink)
 	return nil
 }
 
 func (srv *Server) closeLog() {
-	if srv.logFile != nil {
-		if err := srv.logFile.Close(); err != nil {
-			srv.log.Error("closing the decision log", "error", err)
-		}
+	if err := srv.logSink.Close(); err != nil {
+		srv.log.Error("closing the decision log", "error", err)
 	}
 }
 

@@ -38,7 +38,8 @@ only read images. See docs/proxy.md for the configuration file.
 
 Decision lines (JSON) go to standard output unless decision_log names a file; operational
 messages go to standard error. The configuration and policy files are reloaded when they
-change and on SIGHUP; SIGINT/SIGTERM drain in-flight requests and stop.`,
+change; SIGHUP reloads them if they changed and reopens the decision log file (log
+rotation); SIGINT/SIGTERM drain in-flight requests and stop.`,
 		Args: exactArgs(0, "no arguments (use --config)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level, err := parseLevel(o.logLevel)
@@ -102,7 +103,7 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 }
 
 // runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when
-// the files changed).
+// the files changed, reopen the decision log).
 func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -300,10 +300,15 @@ func TestE2EProxyWithRealClients(t *testing.T) {
 		assert.Equal(t, 200, resp.StatusCode, path)
 	}
 
-	// SIGHUP with unchanged files keeps the generation.
+	// logrotate without copytruncate, then SIGHUP with unchanged files: the decision log is
+	// reopened (created again) and the generation kept.
+	logPath := filepath.Join(w.dir, "decisions.jsonl")
+	require.NoError(t, os.Rename(logPath, logPath+".1"))
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, func() bool { return strings.Contains(p.log(), "nothing reloaded") }, 20*time.Second, 20*time.Millisecond, p.log())
 	assert.NotContains(t, p.log(), "msg=reloaded")
+	require.Eventually(t, func() bool { _, err := os.Stat(logPath); return err == nil }, 20*time.Second, 20*time.Millisecond, p.log())
+	assert.Contains(t, p.log(), `msg="decision log file reopened"`)
 
 	// SIGHUP reloads: the reader may now delete.
 	w.write(t, "policies/readonly.json", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list","ims:images:get","ims:images:delete"]}]}`)
@@ -313,9 +318,12 @@ func TestE2EProxyWithRealClients(t *testing.T) {
 	require.NoError(t, err)
 
 	p.stop(t)
-	lines := decisionLines(t, filepath.Join(w.dir, "decisions.jsonl"))
-	assert.Len(t, lines, 11, "one line per request")
-	raw, _ := os.ReadFile(filepath.Join(w.dir, "decisions.jsonl"))
+	rotated, _ := os.ReadFile(logPath + ".1")
+	current, _ := os.ReadFile(logPath)
+	raw := append(rotated, current...)
+	rawPath := w.write(t, "all-decisions.jsonl", string(raw))
+	lines := decisionLines(t, rawPath)
+	assert.Len(t, lines, 11, "one line per request, across the rotation")
 	for _, secret := range []string{provider.TokenID, e2eReaderSK, e2eAdminSK, "Signature=", "alice-password", "visibility=private"} {
 		assert.NotContains(t, string(raw), secret)
 	}

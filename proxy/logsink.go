@@ -1,0 +1,73 @@
+package proxy
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// logMetrics are the series of the decision log's health.
+type logMetrics struct {
+	failures prometheus.Counter
+	dropped  prometheus.Counter
+	writable prometheus.Gauge
+}
+
+// newLogMetrics builds the series and registers them with reg (nil: unregistered).
+func newLogMetrics(reg prometheus.Registerer) *logMetrics {
+	m := &logMetrics{
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_decision_log_write_failures_total",
+			Help: "Failed attempts to write (or reopen) the decision log; the lines are kept and retried.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_decision_log_lines_dropped_total",
+			Help: "Decision lines lost: the log could not be written and the memory bound was reached, or at shutdown.",
+		}),
+		writable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imsguard_decision_log_writable",
+			Help: "1 while the decision log is written, 0 from a failed write until one succeeds.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.failures, m.dropped, m.writable)
+	}
+	return m
+}
+
+// newDecisionSink opens where the decision lines of a Server go: Options.DecisionLog
+// (written on the request's goroutine), standard output, or the decision_log file (both
+// written by a goroutine at least every logFlushInterval). All three keep lines through
+// write failures as bufferedLog describes; the file is also reopened after rotation.
+func newDecisionSink(path string, opts Options, log *slog.Logger, m *logMetrics) (*bufferedLog, error) {
+	o := sinkOptions{log: log, m: m}
+	switch {
+	case opts.DecisionLog != nil:
+		o.name, o.sync = "the injected writer", true
+		return newBufferedLog(opts.DecisionLog, o), nil
+	case path == "":
+		out := opts.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		o.name = "standard output"
+		return newBufferedLog(out, o), nil
+	default:
+		f, err := openLogFile(path)
+		if err != nil {
+			return nil, err
+		}
+		o.name, o.path = path, path
+		return newBufferedLog(f, o), nil
+	}
+}
+
+// ReopenDecisionLog reopens the decision_log file, creating it when it is missing, and
+// writes the buffered lines there: what SIGHUP does after a log rotation (Hangup calls it).
+// Rotation by renaming or removing the file is also noticed without it, at the next flush
+// (at most 100ms later). It does nothing when the lines go to standard output or an
+// injected writer. A failure is logged and counted like a failed write, and returned.
+func (srv *Server) ReopenDecisionLog() error {
+	return srv.logSink.Reopen()
+}
