@@ -53,6 +53,9 @@ type Config struct {
 	// DecisionLog is where decision lines go: "-" for standard output (default) or a file,
 	// opened for appending.
 	DecisionLog string `toml:"decision_log"`
+	// DecisionLogRequired refuses requests (503) while the decision log cannot be written,
+	// instead of forwarding them with their lines kept in memory (default false).
+	DecisionLogRequired bool `toml:"decision_log_required"`
 
 	ServerTLS   ServerTLSConfig   `toml:"server_tls"`
 	Metrics     MetricsConfig     `toml:"metrics"`

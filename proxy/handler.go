@@ -43,7 +43,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.errMsg = d.err.Error()
 		}
 	}
-	if d != nil && s.enforcing() {
+	if d != nil && (s.enforcing() || d.reason == reasonDecisionLog) { // decision_log_required holds in audit mode too
 		rec.status = d.status
 		writeDenial(w, rec.id, d)
 		srv.finish(rec)
@@ -109,6 +109,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	}
 	fw.canonical, fw.path, fw.query = true, res.Path, res.Query
 	rec.api = res.API.ID
+	if d := srv.decisionLogDown(s); d != nil {
+		return d
+	}
 
 	// The decision deadline is enforced without a timer per request (a context timer cost
 	// more than the cached decision itself): the body read has a read deadline, token

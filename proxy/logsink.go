@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +29,7 @@ func newLogMetrics(reg prometheus.Registerer) *logMetrics {
 		}),
 		writable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "imsguard_decision_log_writable",
-			Help: "1 while the decision log is written, 0 from a failed write until one succeeds.",
+			Help: "1 while the decision log is written, 0 from a failed write until one succeeds (decision_log_required refuses requests then).",
 		}),
 	}
 	if reg != nil {
@@ -70,4 +72,23 @@ func newDecisionSink(path string, opts Options, log *slog.Logger, m *logMetrics)
 // injected writer. A failure is logged and counted like a failed write, and returned.
 func (srv *Server) ReopenDecisionLog() error {
 	return srv.logSink.Reopen()
+}
+
+// reasonDecisionLog is the reason (respond.go) of a request refused because the decision
+// log cannot be written and decision_log_required is set.
+const reasonDecisionLog = "decision_log"
+
+// errDecisionLogDown is the logged cause of a request refused by decisionLogDown.
+var errDecisionLogDown = errors.New("decision log not writable and decision_log_required is set")
+
+// decisionLogDown refuses a request with 503 while the decision log cannot be written and
+// decision_log_required is set, so no request is forwarded without its line being
+// writable. It returns nil otherwise.
+func (srv *Server) decisionLogDown(s *Snapshot) *denial {
+	if !s.Config.DecisionLogRequired || srv.logSink.writable() {
+		return nil
+	}
+	return &denial{status: http.StatusServiceUnavailable, reason: reasonDecisionLog,
+		msg: "the decision log cannot be written and decision_log_required is set; refused, try again later",
+		err: errDecisionLogDown}
 }

@@ -35,7 +35,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_decisions_total",
-			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam).",
+			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam, decision_log).",
 		}, []string{"api", "action", "result"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_responses_total",
