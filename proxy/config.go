@@ -170,7 +170,7 @@ type AttachmentConfig struct {
 
 // Defaults returns the configuration every file is decoded over.
 func Defaults() Config {
-	return Config{
+	cfg := Config{
 		Listen:      "127.0.0.1:8443",
 		Mode:        ModeEnforce,
 		Project:     "ae-ad-1",
@@ -186,10 +186,13 @@ func Defaults() Config {
 			UpstreamTLSHandshake:   10 * time.Second,
 			UpstreamResponseHeader: 60 * time.Second,
 		},
-		IAM: IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000,
-			NegativeCacheTTL: 30 * time.Second, NegativeCacheSize: 10000, MaxConcurrent: 16, QueueWait: time.Second},
+		IAM:       IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000},
 		Signature: SignatureConfig{MaxSkew: 15 * time.Minute},
 	}
+	// The IAM protections against invalid-token floods (iamlimit.go).
+	cfg.IAM.NegativeCacheTTL, cfg.IAM.NegativeCacheSize = 30*time.Second, 10000
+	cfg.IAM.MaxConcurrent, cfg.IAM.QueueWait = 16, time.Second
+	return cfg
 }
 
 // ErrInvalidConfig is wrapped by every configuration decode or validation error.
