@@ -176,6 +176,17 @@ func (srv *Server) install(s, old *Snapshot) error {
 		}
 		s.tokens = tv
 	}
+	switch {
+	case !s.Config.EPLookup.enabled():
+	case old != nil && old.eps != nil && old.epKey == s.epKey && old.epSecret == s.epSecret:
+		s.eps = old.eps
+	default:
+		eps, err := newImageEPs(s.upstream, s.upTLS, s.Config.EPLookup, s.epSecret, func(r string) { srv.metrics.epLookups.WithLabelValues(r).Inc() })
+		if err != nil {
+			return err
+		}
+		s.eps = eps
+	}
 	if s.serverCert == nil && srv.started.ServerTLS.CertFile != "" && old != nil {
 		s.serverCert = old.serverCert // TLS cannot be switched off without a restart
 	}
@@ -189,6 +200,9 @@ func (srv *Server) install(s, old *Snapshot) error {
 		}
 		if old.tokens != nil && old.tokens != s.tokens {
 			old.tokens.close()
+		}
+		if old.eps != nil && old.eps != s.eps {
+			old.eps.close()
 		}
 	}
 	return nil
@@ -264,6 +278,9 @@ func (srv *Server) Run(ctx context.Context) error {
 		cur.fwd.close()
 		if cur.tokens != nil {
 			cur.tokens.close()
+		}
+		if cur.eps != nil {
+			cur.eps.close()
 		}
 	}
 	srv.closeLog()
