@@ -190,6 +190,17 @@ func (srv *Server) install(s, old *Snapshot) error {
 	if s.serverCert == nil && srv.started.ServerTLS.CertFile != "" && old != nil {
 		s.serverCert = old.serverCert // TLS cannot be switched off without a restart
 	}
+	if !s.Config.EPLookup.enabled() {
+		var names []string
+		for _, pc := range s.Config.Principals {
+			if p := s.principals[pc.Name]; p != nil && len(p.scopedEPs) > 0 {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) > 0 {
+			srv.log.Warn("enterprise-project grants cannot allow single-image calls: [enterprise_project_lookup] is not configured", "principals", names)
+		}
+	}
 	s.Generation = srv.gen.Add(1)
 	srv.current.Store(s)
 	srv.metrics.generation.Set(float64(s.Generation))
