@@ -85,12 +85,7 @@ func newEPWorld(t *testing.T, config string) *epWorld {
 		"policies/full.json":     `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:*:*"]}]}`,
 		"policies/deny-all.json": denyAllPolicy,
 	}
-	w.env = newEnv(t, config, files, func(_ *Options, l *Loader) {
-		l.LookupEnv = func(k string) (string, bool) {
-			v, ok := map[string]string{"TEST_EPDEV_SK": epDevSK, "TEST_EPFIN_SK": epFinSK, "TEST_LOOKUP_SK": lookupSK}[k]
-			return v, ok
-		}
-	})
+	w.env = newEnv(t, config, files, withSecrets(map[string]string{"TEST_EPDEV_SK": epDevSK, "TEST_EPFIN_SK": epFinSK, "TEST_LOOKUP_SK": lookupSK}))
 	w.ims.AddImage(stub.Image{ID: imgDev, EnterpriseProjectID: "ep-dev"})
 	w.ims.AddImage(stub.Image{ID: imgFin, EnterpriseProjectID: "ep-fin"})
 	w.ims.AddImage(stub.Image{ID: imgShared, EnterpriseProjectID: "ep-dev", ImageType: "shared"})

@@ -128,6 +128,19 @@ func withDecider(f DeciderFactory) envOption {
 	return func(_ *Options, l *Loader) { l.NewDecider = f }
 }
 
+// withSecrets adds environment variables (secret keys) to the test environment.
+func withSecrets(vars map[string]string) envOption {
+	return func(_ *Options, l *Loader) {
+		base := testEnv()
+		l.LookupEnv = func(k string) (string, bool) {
+			if v, ok := vars[k]; ok {
+				return v, true
+			}
+			return base(k)
+		}
+	}
+}
+
 // writeFiles writes files (relative name → content) under dir, replacing placeholders.
 func (e *env) writeFiles(t testing.TB, files map[string]string) {
 	t.Helper()
