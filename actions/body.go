@@ -77,7 +77,8 @@ func (c *Catalog) requirements(a *API, body []byte) ([]string, []string, error) 
 				value = s
 			}
 			if !slices.Contains(fieldValues(a, cond.Rule.Field), value) {
-				return nil, nil, bad("body field %q is %q; it must be one of %s", cond.Rule.Field, value, strings.Join(fieldValues(a, cond.Rule.Field), ", "))
+				// The value itself is never quoted: errors reach logs and clients.
+				return nil, nil, bad("body field %q has a value that is not one of %s", cond.Rule.Field, strings.Join(fieldValues(a, cond.Rule.Field), ", "))
 			}
 			hit = slices.Contains(cond.Rule.In, value)
 		case RuleJSONPatchPath:
@@ -135,7 +136,8 @@ func objectFields(body []byte) (map[string]json.RawMessage, error) {
 		}
 		for k := range out {
 			if strings.EqualFold(k, key) {
-				return nil, fmt.Errorf("request body has the key %q twice (compared case-insensitively: %q); send it once", key, k)
+				// Key names are not quoted: a body's keys may carry data too.
+				return nil, errors.New("request body has a key twice (compared case-insensitively); send each key once")
 			}
 		}
 		out[key] = v

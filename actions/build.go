@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -102,6 +103,9 @@ func buildAPI(r *rawAPI, fail failFunc) (*API, error) {
 		Source:            r.Source, Notes: r.Notes, Choice: r.Choice,
 		tmpl: tmpl,
 	}
+	if a.EnterpriseProjectOf, err = checkEPSources(r, tmpl); err != nil {
+		return nil, fail("enterprise_project_of", "%v", err)
+	}
 	fieldValues := map[string][]string{}
 	fieldDefault := map[string]string{}
 	for j, rc := range r.Conditional {
@@ -143,6 +147,48 @@ func buildAPI(r *rawAPI, fail failFunc) (*API, error) {
 		}
 	}
 	return a, nil
+}
+
+// checkEPSources validates enterprise_project_of: required (possibly empty) exactly when
+// enterprise_project is true, each source once and fitting the API's method and path.
+func checkEPSources(r *rawAPI, tmpl template) ([]EPSource, error) {
+	if !*r.EnterpriseProject {
+		if r.EnterpriseOf != nil && len(*r.EnterpriseOf) > 0 {
+			return nil, errors.New("only APIs with enterprise_project = true establish an enterprise project")
+		}
+		return nil, nil
+	}
+	if r.EnterpriseOf == nil {
+		return nil, errors.New("missing: say where the enterprise project of a request is a fact (query, body, image, patch), or [] when it never is")
+	}
+	var out []EPSource
+	for _, s := range *r.EnterpriseOf {
+		src := EPSource(s)
+		if slices.Contains(out, src) {
+			return nil, fmt.Errorf("%q is listed twice", s)
+		}
+		var ok bool
+		switch src {
+		case EPQuery:
+			ok = r.Method == "GET"
+		case EPBody:
+			ok = r.Method == "POST" || r.Method == "PUT"
+		case EPPatch:
+			ok = r.Method == "PATCH"
+		case EPImage:
+			ok = slices.Contains(tmpl.paramNames(), "image_id")
+		default:
+			return nil, fmt.Errorf("unknown source %q (want query, body, image or patch)", s)
+		}
+		if !ok {
+			return nil, fmt.Errorf("source %q does not fit %s %s (query: GET; body: POST or PUT; patch: PATCH; image: a path with {image_id})", s, r.Method, r.Path)
+		}
+		out = append(out, src)
+	}
+	if out == nil {
+		out = []EPSource{}
+	}
+	return slices.Clip(out), nil
 }
 
 func checkRule(r Rule) error {

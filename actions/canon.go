@@ -30,7 +30,7 @@ func SplitURL(rawURL string) (path, query string, err error) {
 	if !strings.HasPrefix(s, "/") {
 		scheme, rest, ok := strings.Cut(s, "://")
 		if !ok || (!strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https")) {
-			return "", "", &PathError{Offset: -1, Msg: fmt.Sprintf("URL %q must be a path starting with / or an http(s):// URL", truncate(rawURL))}
+			return "", "", &PathError{Offset: -1, Msg: "request target must be a path starting with / or an http(s):// URL"}
 		}
 		i := strings.IndexAny(rest, "/?#")
 		if i < 0 {

@@ -48,22 +48,27 @@ type Catalog struct {
 
 // API is one documented IMS API.
 type API struct {
-	ID                string            `json:"id"`
-	Section           string            `json:"section"`
-	Title             string            `json:"title"`
-	Method            string            `json:"method"`
-	Path              string            `json:"path"`
-	Family            Family            `json:"family"`
-	Deprecated        bool              `json:"deprecated"`
-	Actions           []string          `json:"actions"`
-	Conditional       []Conditional     `json:"conditional_actions"`
-	Dependencies      []string          `json:"dependencies"`
-	IAMProject        bool              `json:"iam_project"`
-	EnterpriseProject bool              `json:"enterprise_project"`
-	Params            map[string]string `json:"param_patterns,omitempty"`
-	Source            string            `json:"source"`
-	Notes             string            `json:"notes,omitempty"`
-	Choice            string            `json:"choice,omitempty"`
+	ID                string        `json:"id"`
+	Section           string        `json:"section"`
+	Title             string        `json:"title"`
+	Method            string        `json:"method"`
+	Path              string        `json:"path"`
+	Family            Family        `json:"family"`
+	Deprecated        bool          `json:"deprecated"`
+	Actions           []string      `json:"actions"`
+	Conditional       []Conditional `json:"conditional_actions"`
+	Dependencies      []string      `json:"dependencies"`
+	IAMProject        bool          `json:"iam_project"`
+	EnterpriseProject bool          `json:"enterprise_project"`
+	// EnterpriseProjectOf says where the enterprise project a request acts in is a fact
+	// the proxy can establish (see EPSource); only for EnterpriseProject APIs. Empty for
+	// such an API: the request never establishes one, so enterprise-project grants can
+	// only deny it.
+	EnterpriseProjectOf []EPSource        `json:"enterprise_project_of,omitempty"`
+	Params              map[string]string `json:"param_patterns,omitempty"`
+	Source              string            `json:"source"`
+	Notes               string            `json:"notes,omitempty"`
+	Choice              string            `json:"choice,omitempty"`
 
 	tmpl template
 }
@@ -212,6 +217,7 @@ type rawAPI struct {
 	Dependencies      []string          `toml:"dependencies"`
 	IAMProject        *bool             `toml:"iam_project"`
 	EnterpriseProject *bool             `toml:"enterprise_project"`
+	EnterpriseOf      *[]string         `toml:"enterprise_project_of"`
 	Source            string            `toml:"source"`
 	Notes             string            `toml:"notes"`
 	Choice            string            `toml:"choice"`

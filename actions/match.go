@@ -17,6 +17,7 @@ const (
 	ReasonInvalidPath      Reason = "invalid_path"       // not one canonical path (see CanonicalPath)
 	ReasonUnknownPath      Reason = "unknown_path"       // canonical, but no API has this path
 	ReasonMethodNotAllowed Reason = "method_not_allowed" // an API has this path, not with this method
+	ReasonInvalidQuery     Reason = "invalid_query"      // the query string is ambiguous or malformed (see ParseQuery)
 )
 
 // Param is one path parameter of a matched API.
@@ -64,8 +65,11 @@ type Result struct {
 	API *API
 	// Path is the canonical path: what is authorized and what must be forwarded.
 	Path string
-	// Query is the raw query string (ignored for matching).
+	// Query is the canonical encoding of QueryParams (Query.Encode): what is forwarded.
 	Query string
+	// QueryParams is the decoded query: what is authorized. Routing ignores it, but a query
+	// that ParseQuery refuses makes the request match nothing (ReasonInvalidQuery).
+	QueryParams Query
 	// Params are the path parameters.
 	Params Params
 	// Actions are the actions this request requires (unconditional plus resolved
@@ -82,14 +86,19 @@ type Result struct {
 // actions depend on the body (API.NeedsBody), call Resolve with the body before using
 // Actions; otherwise Actions already holds the API's actions.
 func (c *Catalog) Route(method, rawURL string) Result {
-	rawPath, query, err := SplitURL(rawURL)
+	rawPath, rawQuery, err := SplitURL(rawURL)
 	if err != nil {
 		return Result{Reason: ReasonInvalidURL, Detail: err.Error()}
 	}
 	path, err := CanonicalPath(rawPath)
 	if err != nil {
-		return Result{Reason: ReasonInvalidPath, Detail: err.Error(), Query: query}
+		return Result{Reason: ReasonInvalidPath, Detail: err.Error()}
 	}
+	params, err := ParseQuery(rawQuery)
+	if err != nil {
+		return Result{Path: path, Reason: ReasonInvalidQuery, Detail: err.Error()}
+	}
+	query := params.Encode()
 	var buf [8]string
 	segs, ok := splitSegments(path, buf[:0], c.maxSegs)
 	if !ok {
@@ -97,7 +106,7 @@ func (c *Catalog) Route(method, rawURL string) Result {
 	}
 	for _, a := range c.byMethod[method] {
 		if a.tmpl.match(segs) {
-			r := Result{Matched: true, API: a, Path: path, Query: query, Params: a.tmpl.params(segs)}
+			r := Result{Matched: true, API: a, Path: path, Query: query, QueryParams: params, Params: a.tmpl.params(segs)}
 			if !a.NeedsBody() {
 				r.Actions, r.Dependencies = a.Actions, a.Dependencies
 			}

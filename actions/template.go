@@ -73,6 +73,17 @@ func compileTemplate(path string, patterns map[string]string) (template, error) 
 }
 
 // accepts reports whether the segment value s fits the template segment.
+// paramNames lists the template's parameter names in order.
+func (t template) paramNames() []string {
+	var out []string
+	for _, s := range t.segs {
+		if s.param != "" {
+			out = append(out, s.param)
+		}
+	}
+	return out
+}
+
 func (s *tseg) accepts(v string) bool {
 	if s.param == "" {
 		return s.literal == v

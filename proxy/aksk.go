@@ -7,14 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+
+	"github.com/imsguard/imsguard/actions"
 )
 
 // sdkAlgorithm is the only signing algorithm the proxy accepts.
@@ -72,7 +72,8 @@ func parseSDKAuth(h string) (sdkAuth, error) {
 		case "Signature":
 			a.signature = v
 		default:
-			return a, fmt.Errorf("%w: unknown parameter %q", ErrBadAuthorization, k)
+			// The name is not quoted: it is part of a credential header.
+			return a, fmt.Errorf("%w: unknown parameter (only Access, SignedHeaders and Signature are known)", ErrBadAuthorization)
 		}
 	}
 	if a.access == "" || a.signature == "" || len(a.signedHeaders) == 0 {
@@ -122,9 +123,10 @@ func (a *sdkAuth) needsBody(r *http.Request) bool {
 }
 
 // verify recomputes the signature with the SDK's signer over the request as received:
-// method, path, query, the signed headers and the body (or its signed hash) and compares it
-// with the one sent, in constant time. body must be the whole body when needsBody.
-func (a *sdkAuth) verify(r *http.Request, path string, body []byte, secret string) error {
+// method, path, query (as the matcher parsed it: the form that is authorized and
+// forwarded), the signed headers and the body (or its signed hash) and compares it with
+// the one sent, in constant time. body must be the whole body when needsBody.
+func (a *sdkAuth) verify(r *http.Request, path string, query actions.Query, body []byte, secret string) error {
 	b := request.NewHttpRequestBuilder().
 		WithEndpoint("http://" + r.Host).
 		WithPath(path).
@@ -143,15 +145,7 @@ func (a *sdkAuth) verify(r *http.Request, path string, body []byte, secret strin
 		}
 		b.AddHeaderParam(http.CanonicalHeaderKey(h), vals[0])
 	}
-	if r.URL.RawQuery != "" {
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return fmt.Errorf("%w: query string cannot be parsed", ErrBadSignature)
-		}
-		for k, vs := range q {
-			b.AddQueryParam(k, reflect.ValueOf(vs))
-		}
-	}
+	addQuery(b, query)
 	if ph := a.payloadHash(r); ph != "" && ph != unsignedPayload {
 		sum := sha256.Sum256(body)
 		if !hmac.Equal([]byte(strings.ToLower(ph)), []byte(hex.EncodeToString(sum[:]))) {
@@ -183,5 +177,9 @@ func VerifySDKSignature(r *http.Request, body []byte, secret string, now time.Ti
 	if err := a.checkDate(r, now, maxSkew); err != nil {
 		return err
 	}
-	return a.verify(r, r.URL.Path, body, secret)
+	q, err := actions.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return a.verify(r, r.URL.Path, q, body, secret)
 }

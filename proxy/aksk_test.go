@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imsguard/imsguard/actions"
+
 	"github.com/imsguard/imsguard/proxy/stub"
 )
 
@@ -67,7 +69,9 @@ func TestVerifySignature(t *testing.T) {
 		wantErr error
 	}{
 		{name: "get", req: func() *http.Request { return signedRequest(t, "GET", "/v2/images?limit=2&marker=x", nil, json, now) }, verify: "/v2/images"},
-		{name: "repeated query key", req: func() *http.Request { return signedRequest(t, "GET", "/v2/images?tag=a&tag=b", nil, json, now) }, verify: "/v2/images"},
+		{name: "several query keys", req: func() *http.Request {
+			return signedRequest(t, "GET", "/v2/images?tag=a&sort_key=b&name=a%20b", nil, json, now)
+		}, verify: "/v2/images"},
 		{name: "json body", req: func() *http.Request {
 			return signedRequest(t, "POST", "/v2/cloudimages/quickimport/action", body, json, now)
 		}, verify: "/v2/cloudimages/quickimport/action", body: body},
@@ -108,16 +112,22 @@ func TestVerifySignature(t *testing.T) {
 			a, err := parseSDKAuth(r.Header.Get("Authorization"))
 			require.NoError(t, err)
 			require.NoError(t, a.checkDate(r, now, 15*time.Minute))
-			err = a.verify(r, tc.verify, tc.body, testSK)
+			q, err := actions.ParseQuery(r.URL.RawQuery)
+			require.NoError(t, err)
+			err = a.verify(r, tc.verify, q, tc.body, testSK)
 			if tc.wantErr != nil {
 				assert.ErrorIs(t, err, tc.wantErr)
 				assert.NotContains(t, err.Error(), a.signature)
 				return
 			}
 			assert.NoError(t, err)
-			assert.ErrorIs(t, a.verify(r, tc.verify, tc.body, "another-secret"), ErrBadSignature)
+			assert.ErrorIs(t, a.verify(r, tc.verify, q, tc.body, "another-secret"), ErrBadSignature)
 		})
 	}
+	t.Run("a repeated query key is refused, not verified", func(t *testing.T) {
+		r := signedRequest(t, "GET", "/v2/images?tag=a&tag=b", nil, json, now)
+		assert.ErrorIs(t, VerifySDKSignature(r, nil, testSK, now, time.Minute), ErrBadSignature)
+	})
 	t.Run("unsigned payload does not need the body", func(t *testing.T) {
 		r := signedRequest(t, "PUT", "/v2/images/x/file", nil, octet, now)
 		a, _ := parseSDKAuth(r.Header.Get("Authorization"))

@@ -57,14 +57,16 @@ type Config struct {
 	// instead of forwarding them with their lines kept in memory (default false).
 	DecisionLogRequired bool `toml:"decision_log_required"`
 
-	ServerTLS   ServerTLSConfig   `toml:"server_tls"`
-	Metrics     MetricsConfig     `toml:"metrics"`
-	Timeouts    TimeoutsConfig    `toml:"timeouts"`
-	UpstreamTLS TLSConfig         `toml:"upstream_tls"`
-	IAM         IAMConfig         `toml:"iam"`
-	Signature   SignatureConfig   `toml:"signature"`
-	Engine      EngineConfig      `toml:"engine"`
-	Principals  []PrincipalConfig `toml:"principals"`
+	ServerTLS   ServerTLSConfig `toml:"server_tls"`
+	Metrics     MetricsConfig   `toml:"metrics"`
+	Timeouts    TimeoutsConfig  `toml:"timeouts"`
+	UpstreamTLS TLSConfig       `toml:"upstream_tls"`
+	IAM         IAMConfig       `toml:"iam"`
+	Signature   SignatureConfig `toml:"signature"`
+	Engine      EngineConfig    `toml:"engine"`
+	// EPLookup establishes the enterprise project of existing images (see EPLookupConfig).
+	EPLookup   EPLookupConfig    `toml:"enterprise_project_lookup"`
+	Principals []PrincipalConfig `toml:"principals"`
 }
 
 // ServerTLSConfig is the [server_tls] table: serve clients over TLS (a central proxy).
@@ -187,6 +189,7 @@ func Defaults() Config {
 			UpstreamResponseHeader: 60 * time.Second,
 		},
 		IAM:       IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000},
+		EPLookup:  EPLookupConfig{CacheTTL: 30 * time.Second, CacheSize: 10000, Timeout: 5 * time.Second, MaxConcurrent: 8, QueueWait: time.Second},
 		Signature: SignatureConfig{MaxSkew: 15 * time.Minute},
 	}
 	// The IAM protections against invalid-token floods (iamlimit.go).

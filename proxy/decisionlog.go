@@ -14,31 +14,32 @@ import (
 // and query values are never put in it: the path is the canonical path without the query,
 // an access key id is shortened, errors carry no credential.
 type record struct {
-	id             string
-	generation     uint64
-	start          time.Time
-	principal      string
-	auth           string
-	accessKey      string
-	sourceIP       string
-	method         string
-	path           string
-	api            string
-	actions        []string
-	decision       string // Allow | ExplicitDeny | ImplicitDeny | Deny (denied before the engine)
-	reason         string // why not allowed (reasons*), empty when allowed
-	denied         []string
-	matched        []string              // statements that matched, when not from a decision
-	decided        []rego.ActionDecision // the engine's per-action decisions (matched statements)
-	cached         bool
-	errMsg         string
-	enforced       bool
-	forwarded      bool
-	signedUpstream bool
-	status         int
-	upStatus       int
-	decideDur      time.Duration
-	upDur          time.Duration
+	id                 string
+	generation         uint64
+	start              time.Time
+	principal          string
+	auth               string
+	accessKey          string
+	sourceIP           string
+	method             string
+	path               string
+	api                string
+	actions            []string
+	enterpriseProjects epFacts // enterprise projects the decision was made in
+	decision           string  // Allow | ExplicitDeny | ImplicitDeny | Deny (denied before the engine)
+	reason             string  // why not allowed (reasons*), empty when allowed
+	denied             []string
+	matched            []string              // statements that matched, when not from a decision
+	decided            []rego.ActionDecision // the engine's per-action decisions (matched statements)
+	cached             bool
+	errMsg             string
+	enforced           bool
+	forwarded          bool
+	signedUpstream     bool
+	status             int
+	upStatus           int
+	decideDur          time.Duration
+	upDur              time.Duration
 }
 
 // appendMatched appends the statements that matched as JSON strings
@@ -98,7 +99,15 @@ func (l *decisionLog) write(rec *record, end time.Time) {
 	l.pool.Put(bp)
 }
 
-// appendJSON appends the decision line, newline included.
+// Caps on logged text fields (bytes): a line stays small whatever a request held, and a
+// value the proxy never means to log cannot fill the log.
+const (
+	maxLogField = 256  // method, principal, ids, reasons, list entries
+	maxLogPath  = 2048 // the canonical path (actions.MaxPathLen)
+	maxLogError = 512  // error messages
+)
+
+// appendJSON appends the decision line, newline included. Every text field is capped.
 func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	b = append(b, `{"time":"`...)
 	b = end.AppendFormat(b, time.RFC3339Nano)
@@ -113,9 +122,12 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	}
 	b = jsonField(b, "source_ip", rec.sourceIP)
 	b = jsonField(b, "method", rec.method)
-	b = jsonField(b, "path", rec.path)
+	b = jsonFieldMax(b, "path", rec.path, maxLogPath)
 	b = jsonField(b, "api", rec.api)
 	b = jsonList(b, "actions", rec.actions)
+	if ep := rec.enterpriseProjects.logValues(); ep != nil {
+		b = jsonList(b, "enterprise_projects", ep)
+	}
 	b = jsonField(b, "decision", rec.decision)
 	if rec.reason != "" {
 		b = jsonField(b, "reason", rec.reason)
@@ -132,7 +144,7 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 		b = append(b, `,"cached":true`...)
 	}
 	if rec.errMsg != "" {
-		b = jsonField(b, "error", rec.errMsg)
+		b = jsonFieldMax(b, "error", rec.errMsg, maxLogError)
 	}
 	b = append(b, `,"enforced":`...)
 	b = strconv.AppendBool(b, rec.enforced)
@@ -161,10 +173,26 @@ func appendMillis(b []byte, d time.Duration) []byte {
 }
 
 func jsonField(b []byte, key, value string) []byte {
+	return jsonFieldMax(b, key, value, maxLogField)
+}
+
+func jsonFieldMax(b []byte, key, value string, max int) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return appendJSONString(b, value)
+	return appendJSONString(b, capText(value, max))
+}
+
+// capText cuts s to at most max bytes on a UTF-8 boundary, marking the cut with "…".
+func capText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func jsonList(b []byte, key string, values []string) []byte {
@@ -175,7 +203,7 @@ func jsonList(b []byte, key string, values []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, v)
+		b = appendJSONString(b, capText(v, maxLogField))
 	}
 	return append(b, ']')
 }

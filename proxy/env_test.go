@@ -90,7 +90,7 @@ func (s *syncBuffer) String() string {
 }
 
 // lines decodes the JSON lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+func (s *syncBuffer) lines(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(s.String()))
@@ -128,8 +128,21 @@ func withDecider(f DeciderFactory) envOption {
 	return func(_ *Options, l *Loader) { l.NewDecider = f }
 }
 
+// withSecrets adds environment variables (secret keys) to the test environment.
+func withSecrets(vars map[string]string) envOption {
+	return func(_ *Options, l *Loader) {
+		base := testEnv()
+		l.LookupEnv = func(k string) (string, bool) {
+			if v, ok := vars[k]; ok {
+				return v, true
+			}
+			return base(k)
+		}
+	}
+}
+
 // writeFiles writes files (relative name → content) under dir, replacing placeholders.
-func (e *env) writeFiles(t *testing.T, files map[string]string) {
+func (e *env) writeFiles(t testing.TB, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		content = strings.ReplaceAll(content, "{{UPSTREAM}}", e.up.URL)
@@ -154,7 +167,7 @@ func testCatalog(t testing.TB) *actions.Catalog {
 
 // newEnv writes config (and the standard policies unless files overrides them), starts
 // the stand-ins and the proxy, and stops everything at the end of the test.
-func newEnv(t *testing.T, config string, files map[string]string, opts ...envOption) *env {
+func newEnv(t testing.TB, config string, files map[string]string, opts ...envOption) *env {
 	t.Helper()
 	e := &env{ims: stub.NewIMS(), iam: stub.NewIAM(), dir: t.TempDir(), log: &syncBuffer{}, oplog: &syncBuffer{}}
 	e.up = httptest.NewServer(e.ims)
@@ -184,7 +197,7 @@ func newEnv(t *testing.T, config string, files map[string]string, opts ...envOpt
 }
 
 // stop shuts the proxy down once and checks it stopped cleanly.
-func (e *env) stop(t *testing.T) {
+func (e *env) stop(t testing.TB) {
 	if e.cancel == nil {
 		return
 	}
@@ -199,7 +212,7 @@ func (e *env) stop(t *testing.T) {
 }
 
 // do sends a request through the proxy.
-func (e *env) do(t *testing.T, method, path string, body io.Reader, hdr http.Header) (*http.Response, []byte) {
+func (e *env) do(t testing.TB, method, path string, body io.Reader, hdr http.Header) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.url+path, body)
 	require.NoError(t, err)
@@ -215,7 +228,7 @@ func (e *env) do(t *testing.T, method, path string, body io.Reader, hdr http.Hea
 }
 
 // lastDecision returns the most recent decision log line.
-func (e *env) lastDecision(t *testing.T) map[string]any {
+func (e *env) lastDecision(t testing.TB) map[string]any {
 	t.Helper()
 	lines := e.log.lines(t)
 	require.NotEmpty(t, lines)
@@ -223,7 +236,7 @@ func (e *env) lastDecision(t *testing.T) map[string]any {
 }
 
 // listen opens a loopback listener on a free port.
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -235,4 +248,4 @@ func newJSONLogger(w io.Writer) *slog.Logger {
 }
 
 // oplogLines decodes the operational log.
-func oplogLines(t *testing.T, b *syncBuffer) []map[string]any { return b.lines(t) }
+func oplogLines(t testing.TB, b *syncBuffer) []map[string]any { return b.lines(t) }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imsguard/imsguard/actions"
 )
 
 // forwarder sends allowed requests upstream: httputil.ReverseProxy with Rewrite, so
@@ -28,9 +30,10 @@ type fwdKey struct{}
 
 // forwarding is what the handler tells Rewrite and the hooks about one request.
 type forwarding struct {
-	canonical bool   // path/query below replace the client's; false only in audit mode
-	path      string // canonical path that was authorized
-	query     string // raw query, forwarded as is
+	canonical bool          // path/query below replace the client's; false only in audit mode
+	path      string        // canonical path that was authorized
+	query     string        // canonical encoding of params: what is forwarded
+	params    actions.Query // the query that was authorized (and is signed)
 	sourceIP  string
 	sign      *upstreamCred // sign the outbound request (sign_upstream), or nil
 	body      []byte        // the request body when it was read (for signing)
@@ -88,6 +91,7 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 					delete(pr.Out.Header, k)
 				}
 			}
+			stripUnderscoreHeaders(pr.Out.Header)
 			h := pr.Out.Header // canonical keys set directly: this runs for every request
 			if fw.sourceIP != "" {
 				h["X-Forwarded-For"] = []string{fw.sourceIP}
@@ -100,7 +104,7 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 			}
 			fw.sent = time.Now()
 			if fw.sign != nil {
-				if err := fw.sign.sign(pr.Out, fw.body, fw.sent); err != nil {
+				if err := fw.sign.sign(pr.Out, fw.params, fw.body, fw.sent); err != nil {
 					delete(pr.Out.Header, "Authorization") // unsigned: the upstream refuses it
 					fw.rec.errMsg = err.Error()
 				} else {

@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/rego"
 )
-
-// methodOverrideHeaders would let a client make IMS see another method than the one
-// authorized; requests carrying any of them are refused.
-var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // ServeHTTP decides one request with the snapshot in use when it arrived, then forwards it
 // (allowed, or audit mode) or answers with the JSON error.
@@ -91,23 +87,24 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	}
 	fw.sourceIP = ip.String()
 	rec.sourceIP = fw.sourceIP
-	for _, h := range methodOverrideHeaders {
-		if _, ok := r.Header[h]; ok {
-			return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: h + " is not accepted: send the real method"}
-		}
-	}
-	if r.Header.Get("Upgrade") != "" || r.Method == http.MethodConnect {
-		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: "protocol upgrades and CONNECT are not accepted"}
+	if d := checkHeaders(r); d != nil {
+		return d
 	}
 
+	// The request target is parsed once: the canonical path and the decoded query are what
+	// is authorized, signed and forwarded.
 	res := s.cat.Route(r.Method, r.RequestURI)
 	rec.path = res.Path
-	if !res.Matched {
+	switch {
+	case res.Reason == actions.ReasonInvalidQuery:
+		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest,
+			msg: "the query string is ambiguous or malformed: " + res.Detail, err: fmt.Errorf("%s: %s", res.Reason, res.Detail)}
+	case !res.Matched:
 		return &denial{status: http.StatusForbidden, reason: reasonNoAPI,
 			msg: fmt.Sprintf("request matches no IMS API (%s): %s", res.Reason, res.Detail),
 			err: fmt.Errorf("%s: %s", res.Reason, res.Detail)}
 	}
-	fw.canonical, fw.path, fw.query = true, res.Path, res.Query
+	fw.canonical, fw.path, fw.query, fw.params = true, res.Path, res.Query, res.QueryParams
 	rec.api = res.API.ID
 	if d := srv.decisionLogDown(s); d != nil {
 		return d
@@ -119,7 +116,7 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	// refused once it returns. Policy evaluation always terminates; a client that goes away
 	// cancels through the request context.
 	ctx := r.Context()
-	id, d := identify(ctx, r, s, res.Path, bb.get, now)
+	id, d := identify(ctx, r, s, &res, bb.get, now)
 	if id != nil {
 		rec.auth, rec.accessKey = id.auth, id.accessKey
 		if id.principal != nil {
@@ -163,14 +160,11 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	if res.Query != "" {
 		in.URL += "?" + res.Query
 	}
-	if res.API.EnterpriseProject {
-		ep, err := enterpriseProject(res.Query)
-		if err != nil {
-			return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: err.Error(), err: err}
-		}
-		in.EnterpriseProjectID = ep
+	dec, facts, d, err := decideInScope(ctx, s, id.principal, &res, in, bb)
+	rec.enterpriseProjects = facts
+	if d != nil {
+		return d
 	}
-	dec, err := id.principal.decider.Decide(ctx, in)
 	if err == nil && srv.now().Sub(now) > s.Config.Timeouts.Decision {
 		err = fmt.Errorf("decision took longer than timeouts.decision (%s)", s.Config.Timeouts.Decision)
 	}
@@ -186,8 +180,11 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 		if len(denied) == 0 {
 			denied = res.Actions // fail closed: an odd decision denies everything
 		}
-		return &denial{status: http.StatusForbidden, reason: reasonPolicy, denied: denied,
-			msg: fmt.Sprintf("%s: principal %q is not allowed %s (%s %s)", dec.Effect, id.principal.Name, strings.Join(denied, ", "), res.API.Method, res.API.Path)}
+		msg := fmt.Sprintf("%s: principal %q is not allowed %s (%s %s)", dec.Effect, id.principal.Name, strings.Join(denied, ", "), res.API.Method, res.API.Path)
+		if why := facts.unestablished(); why != "" {
+			msg += "; enterprise-project grants could not allow it: " + why
+		}
+		return &denial{status: http.StatusForbidden, reason: reasonPolicy, denied: denied, msg: msg, err: facts.err}
 	}
 	return nil
 }
@@ -206,26 +203,6 @@ func tokenResult(id *identity, d *denial) string {
 	default:
 		return "iam_error"
 	}
-}
-
-// enterpriseProject returns the enterprise_project_id query parameter, the enterprise
-// project a request names for enterprise-project-scoped grants.
-func enterpriseProject(rawQuery string) (string, error) {
-	if !strings.Contains(rawQuery, "enterprise_project_id") {
-		return "", nil
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return "", fmt.Errorf("query string cannot be parsed unambiguously")
-	}
-	vs := q["enterprise_project_id"]
-	if len(vs) > 1 {
-		return "", fmt.Errorf("enterprise_project_id is given more than once")
-	}
-	if len(vs) == 0 {
-		return "", nil
-	}
-	return vs[0], nil
 }
 
 // newDecisionID returns a random 16-hex-digit id. Ids correlate log lines; they are not

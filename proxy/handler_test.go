@@ -15,7 +15,7 @@ import (
 )
 
 // signed returns headers of a request signed with ak/sk for method, path and body.
-func signed(t *testing.T, e *env, method, path string, body []byte, ak, sk string, extra http.Header) http.Header {
+func signed(t testing.TB, e *env, method, path string, body []byte, ak, sk string, extra http.Header) http.Header {
 	t.Helper()
 	req, err := http.NewRequest(method, e.url+path, nil)
 	require.NoError(t, err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/imsguard/imsguard/actions"
 )
 
 // How a caller was identified, as logged ("auth").
@@ -29,9 +32,10 @@ type identity struct {
 }
 
 // identify resolves the caller of r: an SDK-HMAC-SHA256 access key, an IAM token, or the
-// default principal — exactly one. path is the canonical path (what the signature covers);
-// body returns the request body, read once, when the signature needs it.
-func identify(ctx context.Context, r *http.Request, s *Snapshot, path string, body func() ([]byte, *denial), now time.Time) (*identity, *denial) {
+// default principal — exactly one. res is the matched request: its canonical path and
+// parsed query are what the signature must cover; body returns the request body, read
+// once, when the signature needs it.
+func identify(ctx context.Context, r *http.Request, s *Snapshot, res *actions.Result, body func() ([]byte, *denial), now time.Time) (*identity, *denial) {
 	authz := r.Header.Values(headerAuthoriz)
 	tokens := r.Header.Values(headerAuthTok)
 	switch {
@@ -40,7 +44,7 @@ func identify(ctx context.Context, r *http.Request, s *Snapshot, path string, bo
 	case len(authz) > 1 || len(tokens) > 1:
 		return nil, unauthorized("credential header sent more than once", nil)
 	case len(authz) == 1:
-		return identifyAKSK(r, s, path, authz[0], body, now)
+		return identifyAKSK(r, s, res, authz[0], body, now)
 	case len(tokens) == 1:
 		return identifyToken(ctx, s, tokens[0])
 	case s.fallback != nil:
@@ -50,7 +54,7 @@ func identify(ctx context.Context, r *http.Request, s *Snapshot, path string, bo
 	}
 }
 
-func identifyAKSK(r *http.Request, s *Snapshot, path, header string, body func() ([]byte, *denial), now time.Time) (*identity, *denial) {
+func identifyAKSK(r *http.Request, s *Snapshot, res *actions.Result, header string, body func() ([]byte, *denial), now time.Time) (*identity, *denial) {
 	if !isSDKAuth(header) {
 		return nil, unauthorized("unsupported Authorization scheme: use SDK-HMAC-SHA256 or X-Auth-Token", nil)
 	}
@@ -82,7 +86,7 @@ func identifyAKSK(r *http.Request, s *Snapshot, path, header string, body func()
 			return nil, d
 		}
 	}
-	if err := a.verify(r, path, data, secret); err != nil {
+	if err := a.verify(r, res.Path, res.QueryParams, data, secret); err != nil {
 		return nil, unauthorized("AK/SK signature verification failed: "+err.Error(), err)
 	}
 	id.auth = authSignature
@@ -104,14 +108,40 @@ func identifyToken(ctx context.Context, s *Snapshot, token string) (*identity, *
 	if ti.Project != "" {
 		id.project = ti.Project
 	}
-	id.principal = s.byUser[ti.DomainName+"/"+ti.UserName]
-	if id.principal == nil {
-		id.principal = s.byUser[ti.UserName]
-	}
+	id.principal = s.principalOf(ti.DomainName, ti.UserName)
 	if id.principal == nil {
 		return id, &denial{status: http.StatusForbidden, reason: reasonIdentity, msg: "IAM user " + ti.DomainName + "/" + ti.UserName + " is not mapped to a principal"}
 	}
 	return id, nil
+}
+
+// userKey is a configured IAM user: a name in any domain (domain ""), or a name in one
+// domain ("domain/name" in the configuration).
+type userKey struct {
+	domain, name string
+	anyDomain    bool
+}
+
+// parseUserKey reads a validated users entry.
+func parseUserKey(u string) userKey {
+	if d, n, ok := strings.Cut(u, "/"); ok {
+		return userKey{domain: d, name: n}
+	}
+	return userKey{name: u, anyDomain: true}
+}
+
+// principalOf maps an IAM user to a principal: the exact domain/name entry first, then a
+// name entry that holds in any domain. Names and domains are compared exactly as IAM
+// reports them, and a user or domain name holding "/" never falls back: user "acme/alice"
+// in domain "evil" is not "alice" of "acme", nor "alice".
+func (s *Snapshot) principalOf(domain, name string) *Principal {
+	if strings.Contains(domain, "/") || strings.Contains(name, "/") || name == "" {
+		return nil
+	}
+	if p := s.byUser[userKey{domain: domain, name: name}]; p != nil && domain != "" {
+		return p
+	}
+	return s.byUser[userKey{name: name, anyDomain: true}]
 }
 
 func unauthorized(msg string, err error) *denial {

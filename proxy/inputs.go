@@ -11,6 +11,7 @@ import (
 // inputs are the configuration and policy files as read, before compiling.
 type inputs struct {
 	cfg      *Config
+	cfgData  []byte                    // the configuration text ([lint] is read from it)
 	policies map[string][]*policy.File // resolved path → files
 	extra    map[string][]byte         // resolved path → content: CA bundles, server certificate and key
 	files    []string
@@ -31,7 +32,7 @@ func readInputs(src source) (*inputs, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00", src.name(), len(data))
 	h.Write(data)
-	in := &inputs{cfg: cfg, policies: map[string][]*policy.File{}, files: []string{src.name()}}
+	in := &inputs{cfg: cfg, cfgData: data, policies: map[string][]*policy.File{}, files: []string{src.name()}}
 	for _, p := range policyPaths(cfg) {
 		r := src.resolve(p)
 		if _, done := in.policies[r]; done {

@@ -78,6 +78,11 @@ type Loader struct {
 	Catalog *actions.Catalog
 	// Linter checks policy files; nil uses DefaultLinter.
 	Linter Linter
+	// LinterFor, when set, builds the Linter of every load (start-up and each reload)
+	// from the configuration's name and text — its [lint] table — so a changed [lint]
+	// table applies on reload like everything else. It takes precedence over Linter; an
+	// error is a configuration error.
+	LinterFor func(configName string, config []byte) (Linter, error)
 	// NewDecider compiles policies; nil uses NewEngine.
 	NewDecider DeciderFactory
 	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
@@ -148,6 +153,12 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, error) {
 	cfg := in.cfg
 	lint := l.Linter
+	if l.LinterFor != nil {
+		var err error
+		if lint, err = l.LinterFor(src.name(), in.cfgData); err != nil {
+			return nil, fmt.Errorf("config %s: %w", src.name(), err)
+		}
+	}
 	if lint == nil {
 		lint = DefaultLinter
 	}
@@ -161,7 +172,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	s := &Snapshot{
 		Config: cfg, Source: src.name(), Digest: in.digest, Files: in.files,
 		cat:        l.Catalog.WithMaxBody(cfg.MaxBody),
-		principals: map[string]*Principal{}, byAK: map[string]*Principal{}, byUser: map[string]*Principal{},
+		principals: map[string]*Principal{}, byAK: map[string]*Principal{}, byUser: map[userKey]*Principal{},
 		secrets: map[string]string{}, upstreamCreds: map[string]*upstreamCred{},
 	}
 	var err error
@@ -190,6 +201,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	t := cfg.Timeouts
 	s.fwdKey = fmt.Sprintf("%s|%s|%v|%v|%v", cfg.Upstream, upKey, t.UpstreamDial, t.UpstreamTLSHandshake, t.UpstreamResponseHeader)
 	s.iamKey = fmt.Sprintf("%s|%s|%v|%d|%v", cfg.IAM.Endpoint, iamKey, cfg.IAM.Timeout, cfg.IAM.CacheSize, cfg.IAM.CacheMaxTTL)
+	s.epKey = fmt.Sprintf("%s|%s|%+v", cfg.Upstream, upKey, cfg.EPLookup)
 	if err := l.secrets(s, cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src.name(), err)
 	}
@@ -206,13 +218,13 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 		if err != nil {
 			return nil, fmt.Errorf("config %s: principal %q: %w", src.name(), pc.Name, err)
 		}
-		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name]}
+		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name], scopedEPs: scopedEPs(atts)}
 		s.principals[p.Name] = p
 		for _, ak := range pc.AccessKeys {
 			s.byAK[ak] = p
 		}
 		for _, u := range pc.Users {
-			s.byUser[u] = p
+			s.byUser[parseUserKey(u)] = p
 		}
 	}
 	if cfg.DefaultPrincipal != "" {
@@ -226,6 +238,19 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	}
 
 	return s, nil
+}
+
+// scopedEPs collects the enterprise projects attachments are scoped to.
+func scopedEPs(atts []rego.Attachment) map[string]bool {
+	out := map[string]bool{}
+	for _, a := range atts {
+		if a.Scope.Kind == rego.ScopeEnterpriseProject {
+			for _, ep := range a.Scope.EnterpriseProjects {
+				out[ep] = true
+			}
+		}
+	}
+	return out
 }
 
 // warmProjects lists the projects whose decisions the engine pre-computes at load: the
@@ -251,6 +276,13 @@ func (l *Loader) secrets(s *Snapshot, cfg *Config) error {
 	lookup := l.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
+	}
+	if lc := cfg.EPLookup; lc.enabled() {
+		v, ok := lookup(lc.SecretKeyEnv)
+		if !ok || v == "" {
+			return fmt.Errorf("environment variable %s (enterprise_project_lookup secret key) is not set", lc.SecretKeyEnv)
+		}
+		s.epSecret = v
 	}
 	for _, pc := range cfg.Principals {
 		for ak, env := range pc.SecretKeyEnv {

@@ -19,6 +19,7 @@ type metrics struct {
 	upstreamTime   prometheus.Histogram
 	upstreamErrors *prometheus.CounterVec // kind
 	tokenCache     *prometheus.CounterVec // result (hit, miss)
+	epLookups      *prometheus.CounterVec // result (cache_hit, found, not_found, error, busy)
 	inflight       prometheus.Gauge
 	reloads        prometheus.Counter
 	reloadFailures prometheus.Counter
@@ -59,6 +60,10 @@ func newMetrics() *metrics {
 			Name: "imsguard_token_validations_total",
 			Help: "X-Auth-Token validations by result (cache_hit, negative_cache_hit, iam_valid, iam_invalid, iam_error).",
 		}, []string{"result"}),
+		epLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imsguard_ep_lookups_total",
+			Help: "Enterprise-project lookups of images by result (cache_hit, found, not_found, error, busy); only error and busy leave the enterprise project unknown for want of an answer.",
+		}, []string{"result"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "imsguard_requests_in_flight",
 			Help: "Requests being handled.",
@@ -81,7 +86,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.decisions, m.responses, m.decisionTime, m.upstreamTime, m.upstreamErrors,
-		m.tokenCache, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
+		m.tokenCache, m.epLookups, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.iam = newIAMMetrics(m.reg)
 	m.decisionLog = newLogMetrics(m.reg)

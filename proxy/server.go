@@ -163,8 +163,30 @@ func (srv *Server) install(s, old *Snapshot) error {
 		}
 		s.tokens = tv
 	}
+	switch {
+	case !s.Config.EPLookup.enabled():
+	case old != nil && old.eps != nil && old.epKey == s.epKey && old.epSecret == s.epSecret:
+		s.eps = old.eps
+	default:
+		eps, err := newImageEPs(s.upstream, s.upTLS, s.Config.EPLookup, s.epSecret, func(r string) { srv.metrics.epLookups.WithLabelValues(r).Inc() })
+		if err != nil {
+			return err
+		}
+		s.eps = eps
+	}
 	if s.serverCert == nil && srv.started.ServerTLS.CertFile != "" && old != nil {
 		s.serverCert = old.serverCert // TLS cannot be switched off without a restart
+	}
+	if !s.Config.EPLookup.enabled() {
+		var names []string
+		for _, pc := range s.Config.Principals {
+			if p := s.principals[pc.Name]; p != nil && len(p.scopedEPs) > 0 {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) > 0 {
+			srv.log.Warn("enterprise-project grants cannot allow single-image calls: [enterprise_project_lookup] is not configured", "principals", names)
+		}
 	}
 	s.Generation = srv.gen.Add(1)
 	srv.current.Store(s)
@@ -176,6 +198,9 @@ func (srv *Server) install(s, old *Snapshot) error {
 		}
 		if old.tokens != nil && old.tokens != s.tokens {
 			old.tokens.close()
+		}
+		if old.eps != nil && old.eps != s.eps {
+			old.eps.close()
 		}
 	}
 	return nil
@@ -254,6 +279,9 @@ func (srv *Server) Run(ctx context.Context) error {
 		cur.fwd.close()
 		if cur.tokens != nil {
 			cur.tokens.close()
+		}
+		if cur.eps != nil {
+			cur.eps.close()
 		}
 	}
 	srv.closeLog()

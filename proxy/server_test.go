@@ -82,7 +82,15 @@ func TestSlowDecisionDenies(t *testing.T) {
 
 func TestDecisionInput(t *testing.T) {
 	f := &fakeDecider{effect: rego.Allow}
-	e := newEnv(t, baseConfig, nil, withDecider(fakeFactory(f)))
+	cfg := strings.Replace(baseConfig, `users = ["alice"]
+policies = ["policies/readonly.json"]`, `users = ["alice"]
+policies = ["policies/readonly.json"]
+
+[[principals.attachments]]
+policy = "policies/admin.json"
+scope = "enterprise_project"
+enterprise_projects = ["ep-7"]`, 1)
+	e := newEnv(t, cfg, nil, withDecider(fakeFactory(f)))
 	tok := e.iam.IssueToken(stub.Identity{UserID: "u-alice", UserName: "alice", DomainID: "d1", DomainName: "acme", ProjectID: "p9", Project: "ae-ad-1_dev"}, time.Hour)
 	resp, _ := e.do(t, "GET", "/v2/cloudimages?enterprise_project_id=ep-7&limit=1", nil, hdr("X-Auth-Token", tok))
 	require.Equal(t, 200, resp.StatusCode)
@@ -91,7 +99,8 @@ func TestDecisionInput(t *testing.T) {
 	assert.Equal(t, "list_cloudimages", in.API.ID)
 	assert.Equal(t, "/v2/cloudimages?enterprise_project_id=ep-7&limit=1", in.URL)
 	assert.Equal(t, "ae-ad-1_dev", in.Project, "the token's project")
-	assert.Equal(t, "ep-7", in.EnterpriseProjectID)
+	assert.Equal(t, "ep-7", in.EnterpriseProjectID, "a list filtered by enterprise project: a fact")
+	assert.False(t, in.EnterpriseProjectUnknown)
 	assert.Equal(t, []string{"alice"}, in.Context["g:UserName"])
 	assert.Equal(t, []string{"u-alice"}, in.Context["g:UserId"])
 	assert.Equal(t, []string{"acme"}, in.Context["g:DomainName"])
@@ -107,8 +116,17 @@ func TestDecisionInput(t *testing.T) {
 	assert.Equal(t, "ae-ad-1", in.Project, "the configured project for the default principal")
 	assert.NotContains(t, in.Context, "g:UserName")
 
+	resp, _ = e.do(t, "GET", "/v2/images/"+stub.SampleImageID+"?enterprise_project_id=ep-7", nil, hdr("X-Auth-Token", tok))
+	require.Equal(t, 200, resp.StatusCode)
+	in = f.last()
+	assert.Equal(t, "glance_show_image", in.API.ID)
+	assert.Empty(t, in.EnterpriseProjectID, "IMS ignores the parameter on a single-image call: a claim, not a fact")
+	assert.True(t, in.EnterpriseProjectUnknown)
+
 	resp, _ = e.do(t, "GET", "/v2/cloudimages?enterprise_project_id=a&enterprise_project_id=b", nil, nil)
 	assert.Equal(t, 400, resp.StatusCode, "ambiguous enterprise project")
+	resp, _ = e.do(t, "GET", "/v2/cloudimages?enterprise_project_id=a&enterprise%5Fproject%5Fid=b", nil, nil)
+	assert.Equal(t, 400, resp.StatusCode, "the same key, percent-encoded")
 }
 
 func TestMetricsAndHealth(t *testing.T) {

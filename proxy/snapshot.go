@@ -26,6 +26,9 @@ type Principal struct {
 
 	decider Decider
 	signer  *upstreamCred // signs credential-less requests upstream, or nil
+	// scopedEPs are the enterprise projects the principal's attachments are scoped to;
+	// when empty, a request's enterprise project cannot change a decision.
+	scopedEPs map[string]bool
 }
 
 // Snapshot is one fully loaded, linted and compiled configuration. It is immutable and safe
@@ -47,7 +50,7 @@ type Snapshot struct {
 	cat           *actions.Catalog
 	principals    map[string]*Principal
 	byAK          map[string]*Principal
-	byUser        map[string]*Principal    // "name" or "domain/name"
+	byUser        map[userKey]*Principal   // configured "name" (any domain) or "domain/name"
 	fallback      *Principal               // default_principal, or nil
 	secrets       map[string]string        // access key id → secret key; never logged
 	upstreamCreds map[string]*upstreamCred // principal → sign_upstream credential; never logged
@@ -60,10 +63,13 @@ type Snapshot struct {
 	serverCert    *tls.Certificate // [server_tls], or nil for plain HTTP
 	fwdKey        string           // equal keys: the forwarder (and its connections) can be reused
 	iamKey        string           // equal keys: the token validator (and its cache) can be reused
+	epSecret      string           // [enterprise_project_lookup] secret key; never logged
+	epKey         string           // equal keys: the image lookup (and its cache) can be reused
 
 	// installed by the Server (activate) before the snapshot is published
 	fwd    *forwarder
 	tokens *tokenValidator
+	eps    *imageEPs // nil: image enterprise projects are never established
 }
 
 // Principal returns the named principal.

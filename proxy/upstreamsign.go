@@ -3,12 +3,13 @@ package proxy
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"reflect"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+
+	"github.com/imsguard/imsguard/actions"
 )
 
 // upstreamCred is a principal's sign_upstream credential. The secret is never logged.
@@ -27,11 +28,18 @@ func opaqueBody(contentType string) bool {
 	return contentType == "application/octet-stream"
 }
 
+// signStripped are the headers a workload may not choose for the sidecar's credential: its
+// own credentials, and the project or domain the signed request acts in (the decision was
+// made for the configured project; the credential's project is project_id, or its
+// default). They are removed before signing.
+var signStripped = []string{"Authorization", "X-Auth-Token", "X-Security-Token", "X-Project-Id", "X-Domain-Id", "X-Domain-Name", headerSdkDate, headerContentSha256}
+
 // sign signs the outbound request as the Huawei Cloud SDK would (its signer package):
-// X-Sdk-Date, X-Project-Id when configured, the canonical path and query, and the body hash
-// (UNSIGNED-PAYLOAD for opaque streams). body is the whole body unless unsigned.
-func (c *upstreamCred) sign(out *http.Request, body []byte, now time.Time) error {
-	for _, h := range []string{"Authorization", "X-Auth-Token", "X-Security-Token", headerSdkDate, headerContentSha256} {
+// X-Sdk-Date, X-Project-Id when configured, the canonical path, the query that was
+// authorized (query, parsed once by the matcher) and the body hash (UNSIGNED-PAYLOAD for
+// opaque streams). body is the whole body unless unsigned.
+func (c *upstreamCred) sign(out *http.Request, query actions.Query, body []byte, now time.Time) error {
+	for _, h := range signStripped {
 		delete(out.Header, h)
 	}
 	b := request.NewHttpRequestBuilder().
@@ -48,15 +56,7 @@ func (c *upstreamCred) sign(out *http.Request, body []byte, now time.Time) error
 	if unsigned {
 		b.AddHeaderParam(headerContentSha256, unsignedPayload)
 	}
-	if out.URL.RawQuery != "" {
-		q, err := url.ParseQuery(out.URL.RawQuery)
-		if err != nil {
-			return fmt.Errorf("sign upstream: query cannot be parsed")
-		}
-		for k, vs := range q {
-			b.AddQueryParam(k, reflect.ValueOf(vs))
-		}
-	}
+	addQuery(b, query)
 	if !unsigned && len(body) > 0 {
 		b.WithBody("", string(body))
 	}
@@ -70,4 +70,11 @@ func (c *upstreamCred) sign(out *http.Request, body []byte, now time.Time) error
 		out.Header[headerContentSha256] = []string{unsignedPayload}
 	}
 	return nil
+}
+
+// addQuery adds the parsed query parameters to a request the SDK signer signs.
+func addQuery(b *request.HttpRequestBuilder, q actions.Query) {
+	for _, p := range q {
+		b.AddQueryParam(p.Key, reflect.ValueOf([]string{p.Value}))
+	}
 }

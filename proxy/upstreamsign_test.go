@@ -21,15 +21,7 @@ func TestSignUpstream(t *testing.T) {
 policies = ["policies/readonly.json"]`, `name = "workload"
 policies = ["policies/admin.json"]
 sign_upstream = { access_key = "`+sidecarAK+`", secret_key_env = "TEST_SIDECAR_SK", project_id = "p-1" }`, 1)
-	e := newEnv(t, cfg, nil, func(_ *Options, l *Loader) {
-		base := testEnv()
-		l.LookupEnv = func(k string) (string, bool) {
-			if k == "TEST_SIDECAR_SK" {
-				return sidecarSK, true
-			}
-			return base(k)
-		}
-	})
+	e := newEnv(t, cfg, nil, withSecrets(map[string]string{"TEST_SIDECAR_SK": sidecarSK}))
 	var mu sync.Mutex
 	var verdicts []error
 	e.up.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/imsguard/imsguard/actions"
 )
 
 // fieldError is a validation problem tied to one key; index is the occurrence of the array
@@ -71,6 +73,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.IAM.validate(); err != nil {
+		return err
+	}
+	if err := c.EPLookup.validate(); err != nil {
 		return err
 	}
 	if c.Signature.MaxSkew <= 0 || c.Signature.MaxSkew > time.Hour {
@@ -224,6 +229,9 @@ func (a *AttachmentConfig) validate(principal string, index int) error {
 	for _, p := range a.EnterpriseProjects {
 		if strings.TrimSpace(p) == "" {
 			return bad(index, fmt.Sprintf("principal %q: empty enterprise project id", principal), key("enterprise_projects")...)
+		}
+		if p == actions.AllGrantedEPs {
+			return bad(index, fmt.Sprintf("principal %q: %q is a list filter, not an enterprise project id", principal, p), key("enterprise_projects")...)
 		}
 	}
 	return nil

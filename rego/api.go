@@ -57,10 +57,16 @@ type Input struct {
 	URL    string
 	Body   []byte
 
-	Project             string              // project the credential is scoped to ("global" for the global project)
-	EnterpriseProjectID string              // enterprise project of the request, if any
-	APISupportsEP       *bool               // overrides the catalog's enterprise_project flag
-	Context             map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
+	Project             string // project the credential is scoped to ("global" for the global project)
+	EnterpriseProjectID string // enterprise project of the request, if any
+	// EnterpriseProjectUnknown says the request's enterprise project could not be
+	// established (an enterprise-project API whose enterprise project is not a fact): no
+	// enterprise-project-scoped Allow counts and every enterprise-project-scoped Deny
+	// applies. Without it, an empty EnterpriseProjectID means the request names none, and
+	// enterprise-project grants are ignored as the policy language specifies.
+	EnterpriseProjectUnknown bool
+	APISupportsEP            *bool               // overrides the catalog's enterprise_project flag
+	Context                  map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
 
 	// Explain asks for the skipped attachments and missing condition keys (offline tools).
 	Explain bool

@@ -17,7 +17,11 @@
 #                         set with index() below
 #     options = {absent_negated}
 #   input = {set, actions: [lower-case actions], project, enterprise_project_id, ep_supported,
-#            resource, context: {lower-case key: [values]}, explain}
+#            ep_unknown, resource, context: {lower-case key: [values]}, explain}
+#   ep_unknown: the API honours enterprise-project grants but the request's enterprise project
+#   could not be established (the proxy never takes a client's word for it): no
+#   enterprise-project grant can allow the request, and every enterprise-project-scoped Deny
+#   applies, since the request may be in any enterprise project.
 package imsguard.authz
 
 # ---------------------------------------------------------------- scopes (spec 7.2)
@@ -34,6 +38,7 @@ applicable := {i |
 	some i in input.set.scope_index.global
 } | {i |
 	input.ep_supported == true
+	not input.ep_unknown
 	some i in object.get(input.set.scope_index.enterprise_projects, input.enterprise_project_id, [])
 }
 
@@ -69,6 +74,13 @@ skip_reason(s) := "granted on an enterprise project; this API does not support e
 skip_reason(s) := sprintf("granted on enterprise projects %s; the request is in enterprise project %q", [concat(", ", sort(object.keys(s.enterprise_projects))), input.enterprise_project_id]) if {
 	s.kind == "enterprise_project"
 	input.ep_supported == true
+	not input.ep_unknown
+}
+
+skip_reason(s) := "granted on an enterprise project; the request's enterprise project is not established, so only the attachment's Deny statements apply" if {
+	s.kind == "enterprise_project"
+	input.ep_supported == true
+	input.ep_unknown == true
 }
 
 # ---------------------------------------------------------------- actions (spec 4.3, 10.2)
@@ -147,9 +159,27 @@ scope_groups contains ["projects", input.project]
 
 scope_groups contains ["global"] if input.project == "global"
 
-scope_groups contains ["enterprise_projects", input.enterprise_project_id] if input.ep_supported == true
+scope_groups contains ["enterprise_projects", input.enterprise_project_id] if {
+	input.ep_supported == true
+	not input.ep_unknown
+}
+
+# deny_only_groups: with the enterprise project unknown, every enterprise-project group
+# contributes its Deny statements (and only those).
+deny_only_groups contains ["enterprise_projects", e] if {
+	input.ep_supported == true
+	input.ep_unknown == true
+	some e, _ in input.set.scope_index.enterprise_projects
+}
 
 empty_group := {"allow": [], "deny": [], "cond": []}
+
+# deny_only keeps a group's unconditional Deny statements and its per-request checked
+# statements whose effect is Deny.
+deny_only(g) := {"allow": [], "deny": g.deny, "cond": [r |
+	some r in g.cond
+	input.set.attachments[r[0]].statements[r[1]].effect == "Deny"
+]}
 
 # per_action[action] = {allow, deny, cond, ncond, effect}: the unconditional Allow and Deny
 # statements of the applicable attachments (one list per scope group, so a request iterates
@@ -159,7 +189,10 @@ empty_group := {"allow": [], "deny": [], "cond": []}
 per_action := {a: {"allow": [g.allow | some g in gs], "deny": [g.deny | some g in gs], "cond": cm, "ncond": nc, "keys": ks, "checked": ck, "effect": effect_of(gs, cm)} |
 	some a in input.actions
 	ix := candidates(a)
-	gs := [object.get(ix, path, empty_group) | some path in scope_groups]
+	gs := array.concat(
+		[object.get(ix, path, empty_group) | some path in scope_groups],
+		[deny_only(object.get(ix, path, empty_group)) | some path in deny_only_groups],
+	)
 	nc := sum([count(g.cond) | some g in gs])
 	cm := [[r[0], st.index, st.effect] |
 		nc > 0

@@ -318,3 +318,56 @@ test_statement_with_resource_needs_matching_resource if {
 	authz.result.decision == "Allow" with input as object.union({"actions": ["obs:object:get"], "project": "p", "context": {}, "resource": "OBS:ae-ad-1:acct:object:bucket/a/b"}, {"set": s})
 	authz.result.decision == "ImplicitDeny" with input as object.union({"actions": ["obs:object:get"], "project": "p", "context": {}, "resource": "obs:ae-ad-1:acct:object:other/a"}, {"set": s})
 }
+
+# ---------------------------------------------------------------- unknown enterprise project
+
+ep_atts := [
+	att([stmt(0, "Allow", ["ims:images:get"])]),
+	{"name": "dev", "scope": {"kind": "enterprise_project", "projects": {}, "enterprise_projects": {"ep-dev": true}}, "statements": [stmt(0, "Allow", ["ims:*:*"])]},
+	{"name": "fin", "scope": {"kind": "enterprise_project", "projects": {}, "enterprise_projects": {"ep-fin": true}}, "statements": [stmt(0, "Deny", ["ims:images:get"]), stmt(1, "Allow", ["ims:images:list"])]},
+]
+
+ep_decide(actions, extra) := r if {
+	s := mkset(ep_atts)
+	r := authz.result with input as object.union(object.union({"actions": actions, "project": "ae-ad-1", "context": {}, "ep_supported": true}, extra), {"set": s})
+}
+
+test_established_enterprise_project_applies_its_grants if {
+	ep_decide(["ims:images:delete"], {"enterprise_project_id": "ep-dev"}).decision == "Allow"
+	ep_decide(["ims:images:get"], {"enterprise_project_id": "ep-fin"}).decision == "ExplicitDeny"
+	ep_decide(["ims:images:get"], {"enterprise_project_id": "ep-dev"}).decision == "Allow"
+}
+
+test_unknown_enterprise_project_allows_nothing_through_ep_grants if {
+	ep_decide(["ims:images:delete"], {"ep_unknown": true}).decision == "ImplicitDeny"
+	ep_decide(["ims:images:list"], {"ep_unknown": true}).decision == "ImplicitDeny"
+
+	# a claimed id changes nothing while the enterprise project is unknown
+	ep_decide(["ims:images:delete"], {"ep_unknown": true, "enterprise_project_id": "ep-dev"}).decision == "ImplicitDeny"
+}
+
+test_unknown_enterprise_project_applies_every_ep_deny if {
+	# project-level Allow, enterprise-project Deny on ep-fin: the request may be in ep-fin
+	ep_decide(["ims:images:get"], {"ep_unknown": true}).decision == "ExplicitDeny"
+	ep_decide(["ims:images:get"], {"ep_unknown": true, "enterprise_project_id": "ep-dev"}).decision == "ExplicitDeny"
+
+	# named none (offline evaluation, spec 7.2): enterprise-project grants are ignored
+	ep_decide(["ims:images:get"], {}).decision == "Allow"
+}
+
+test_unknown_enterprise_project_applies_conditional_ep_deny_only if {
+	cond_deny := object.union(stmt(0, "Deny", ["ims:images:get"]), {"has_conditions": true, "conditions": [authz.annotate(object.union(raw("eq", false, ["x"]), {"key": "g:username"}))]})
+	cond_allow := object.union(stmt(1, "Allow", ["ims:images:delete"]), {"has_conditions": true, "conditions": [authz.annotate(object.union(raw("eq", false, ["x"]), {"key": "g:username"}))]})
+	atts := [
+		att([stmt(0, "Allow", ["ims:images:get"])]),
+		{"name": "fin", "scope": {"kind": "enterprise_project", "projects": {}, "enterprise_projects": {"ep-fin": true}}, "statements": [cond_deny, cond_allow]},
+	]
+	s := mkset(atts)
+	base := {"project": "ae-ad-1", "ep_supported": true, "ep_unknown": true, "set": s}
+	r1 := authz.result with input as object.union(base, {"actions": ["ims:images:get"], "context": {"g:username": ["x"]}})
+	r1.decision == "ExplicitDeny"
+	r2 := authz.result with input as object.union(base, {"actions": ["ims:images:get"], "context": {"g:username": ["y"]}})
+	r2.decision == "Allow"
+	r3 := authz.result with input as object.union(base, {"actions": ["ims:images:delete"], "context": {"g:username": ["x"]}})
+	r3.decision == "ImplicitDeny"
+}

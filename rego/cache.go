@@ -103,11 +103,20 @@ func fullKey(base string, keys []string, ctx map[string][]string) string {
 	return b.String()
 }
 
-func cacheKey(in Input, acts []string, epSupported bool) string {
+// cacheKey is the base key of a request. scopedEPs are the enterprise projects some
+// attachment is scoped to: any other enterprise project id selects no attachment, so all
+// of them share one key (a client naming made-up ids cannot fill the cache).
+func cacheKey(in Input, acts []string, epSupported bool, scopedEPs map[string]bool) string {
 	var b strings.Builder
 	b.WriteString(in.Project)
 	b.WriteByte(0)
-	b.WriteString(in.EnterpriseProjectID)
+	switch {
+	case !epSupported:
+	case in.EnterpriseProjectUnknown:
+		b.WriteByte('?')
+	case scopedEPs[in.EnterpriseProjectID]:
+		b.WriteString(in.EnterpriseProjectID)
+	}
 	b.WriteByte(0)
 	if epSupported {
 		b.WriteByte('1')

@@ -38,6 +38,8 @@ type Engine struct {
 	set   *ast.Term // the digested policy set, shared read-only by every evaluation
 	notes []string
 	cache *decisionCache
+	// scopedEPs are the enterprise projects some attachment is scoped to.
+	scopedEPs map[string]bool
 }
 
 // ErrEvaluation is wrapped by Decide errors from the Rego evaluation; callers must deny.
@@ -141,7 +143,14 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if size == 0 {
 		size = 4096
 	}
-	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size)}
+	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size), scopedEPs: map[string]bool{}}
+	for _, a := range atts {
+		if a.Scope.Kind == ScopeEnterpriseProject {
+			for _, ep := range a.Scope.EnterpriseProjects {
+				e.scopedEPs[ep] = true
+			}
+		}
+	}
 	if err := e.warm(ctx, opts.Warm); err != nil {
 		return nil, fmt.Errorf("warm the decision cache: %w", err)
 	}
@@ -214,6 +223,10 @@ func indexActions(cat *actions.Catalog) []any {
 	return out
 }
 
+// EnterpriseProjectScoped reports whether any attachment is scoped to an enterprise
+// project, i.e. whether the enterprise project of a request can change a decision.
+func (e *Engine) EnterpriseProjectScoped() bool { return len(e.scopedEPs) > 0 }
+
 // Notes returns what the engine noticed while digesting (lenient mode, agency policies).
 func (e *Engine) Notes() []string { return append([]string(nil), e.notes...) }
 
@@ -239,7 +252,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	key := ""
 	if !in.Explain && e.cache != nil {
-		key = cacheKey(in, acts, epSupported)
+		key = cacheKey(in, acts, epSupported, e.scopedEPs)
 		if d, ok := e.cache.get(key, in.Context); ok {
 			d.API, d.Cached = api, true
 			if len(notes) > 0 {
@@ -348,6 +361,7 @@ func buildInput(set *ast.Term, in Input, acts []string, epSupported bool) ast.Va
 		ast.Item(ast.StringTerm("project"), ast.StringTerm(in.Project)),
 		ast.Item(ast.StringTerm("enterprise_project_id"), ast.StringTerm(in.EnterpriseProjectID)),
 		ast.Item(ast.StringTerm("ep_supported"), ast.BooleanTerm(epSupported)),
+		ast.Item(ast.StringTerm("ep_unknown"), ast.BooleanTerm(in.EnterpriseProjectUnknown)),
 		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxObj)),
 		ast.Item(ast.StringTerm("explain"), ast.BooleanTerm(in.Explain)),
 		ast.Item(ast.StringTerm("resource"), ast.StringTerm("")),

@@ -126,6 +126,8 @@ func TestDecideScopes(t *testing.T) {
 		{"EP grant, other EP", Input{Method: "GET", URL: "/v2/cloudimages", Project: "ae-ad-1", EnterpriseProjectID: "ep-2"}, ImplicitDeny, []int{0, 1}},
 		{"EP grant with an action only is not honoured", Input{Action: "ims:images:list", Project: "ae-ad-1", EnterpriseProjectID: "ep-1"}, ImplicitDeny, []int{0, 1}},
 		{"EP support stated explicitly", Input{Action: "ims:images:list", Project: "ae-ad-1", EnterpriseProjectID: "ep-1", APISupportsEP: ptr(true)}, Allow, []int{0}},
+		{"EP not established", Input{Method: "GET", URL: "/v2/cloudimages", Project: "ae-ad-1", EnterpriseProjectUnknown: true}, ImplicitDeny, []int{0, 1}},
+		{"EP not established, id claimed", Input{Method: "GET", URL: "/v2/cloudimages", Project: "ae-ad-1", EnterpriseProjectID: "ep-1", EnterpriseProjectUnknown: true}, ImplicitDeny, []int{0, 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +146,39 @@ func TestDecideScopes(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDecideUnknownEnterpriseProject: when the proxy cannot establish a request's enterprise
+// project, enterprise-project grants cannot allow it and every enterprise-project Deny
+// applies; made-up enterprise project ids share one cache entry.
+func TestDecideUnknownEnterpriseProject(t *testing.T) {
+	atts := []Attachment{
+		{Name: "ro", Document: doc(t, "ro", readOnly), Scope: Scope{Kind: ScopeAllProjects}},
+		{Name: "dev", Document: doc(t, "full", full), Scope: Scope{Kind: ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-dev"}}},
+		{Name: "fin", Document: doc(t, "deny", `{"Version":"1.1","Statement":[{"Effect":"Deny","Action":["ims:images:get"]}]}`), Scope: Scope{Kind: ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-fin"}}},
+	}
+	e := engine(t, atts...)
+	require.True(t, e.EnterpriseProjectScoped())
+	require.False(t, engine(t, atts[0]).EnterpriseProjectScoped())
+	get := func(ep string, unknown bool, method, url string) Effect {
+		t.Helper()
+		d, err := e.Decide(context.Background(), Input{Method: method, URL: url, Project: "ae-ad-1", EnterpriseProjectID: ep, EnterpriseProjectUnknown: unknown})
+		require.NoError(t, err)
+		return d.Effect
+	}
+	img := "/v2/images/7f2d3c1e-5b6a-4c8d-9e0f-123456789abc"
+	assert.Equal(t, Allow, get("ep-dev", false, "DELETE", img))
+	assert.Equal(t, ImplicitDeny, get("ep-dev", true, "DELETE", img), "a claimed id is ignored while unknown")
+	assert.Equal(t, ExplicitDeny, get("ep-fin", false, "GET", img))
+	assert.Equal(t, Allow, get("ep-dev", false, "GET", img))
+	assert.Equal(t, ExplicitDeny, get("", true, "GET", img), "the image may be in ep-fin")
+	assert.Equal(t, Allow, get("", false, "GET", img), "names none: enterprise-project grants are ignored (offline)")
+
+	before := len(e.cache.shape)
+	for i := range 200 {
+		assert.Equal(t, ImplicitDeny, get(fmt.Sprintf("made-up-%d", i), false, "DELETE", img))
+	}
+	assert.LessOrEqual(t, len(e.cache.shape), before+1, "made-up enterprise project ids share one cache entry")
+}
 
 func TestDecideConditions(t *testing.T) {
 	e := engine(t,

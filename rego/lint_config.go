@@ -127,6 +127,12 @@ func LoadLintConfig(path string) (*LintConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %w", ErrLintConfig, path, err)
 	}
+	return ParseLintConfig(path, data)
+}
+
+// ParseLintConfig reads the [lint] table of a configuration file's text, as
+// LoadLintConfig does; path names the file in errors and anchors relative rule folders.
+func ParseLintConfig(path string, data []byte) (*LintConfig, error) {
 	var raw struct {
 		Lint LintConfig `toml:"lint"`
 	}

@@ -3,15 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/proxy"
 	"github.com/imsguard/imsguard/rego"
 )
@@ -70,36 +72,69 @@ rotation); SIGINT/SIGTERM drain in-flight requests and stop.`,
 }
 
 // newProxyLoader is the one load path of proxy and validate: the catalog (or --catalog),
-// the configuration file (or the embedded default), policies linted by the Rego linter.
+// the configuration file (or the embedded default), policies linted by the Rego linter
+// with the [lint] table of the same file, read again on every load (so a reload applies a
+// changed [lint] table: severity overrides, disabled rules, suppressions, profile).
 func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*proxy.Loader, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return nil, err
 	}
-	// The [lint] table of the same file (severity overrides, disabled rules, suppressions)
-	// applies to the policies the proxy loads, as it does for `imsguard lint`.
-	var lc *rego.LintConfig
-	opts := rego.LintOptions{}
-	if config != "" {
-		lc, err = rego.LoadLintConfig(config)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
-			lc = nil // the loader reports the unreadable file itself
-		case err != nil:
-			return nil, &exitError{code: 1, err: err} // an invalid [lint] table is an invalid configuration
-		default:
-			opts = lc.Options()
-		}
-	}
-	lt, err := rego.NewLinter(ctx, cat, opts)
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
 	rt, err := rego.Prepare(ctx)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linter: proxy.RegoLinter(ctx, lt, lc), Runtime: rt}, nil
+	linters := &linterCache{ctx: ctx, cat: cat, byOptions: map[string]*rego.Linter{}}
+	// Build the default linter now: a broken rule set is an internal error (exit 2), not
+	// a configuration error found on the first load.
+	if _, err := linters.get(rego.LintOptions{}); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return &proxy.Loader{ConfigPath: config, Catalog: cat, LinterFor: linters.linterFor, Runtime: rt}, nil
+}
+
+// linterCache builds the Rego linter a [lint] table asks for, once per distinct set of
+// options (compiling the rules takes tens of milliseconds), so reloads stay fast. Safe for
+// concurrent use.
+type linterCache struct {
+	ctx       context.Context
+	cat       *actions.Catalog
+	mu        sync.Mutex
+	byOptions map[string]*rego.Linter
+}
+
+func (c *linterCache) get(opts rego.LintOptions) (*rego.Linter, error) {
+	key := fmt.Sprintf("%#v", opts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.byOptions[key]; l != nil {
+		return l, nil
+	}
+	l, err := rego.NewLinter(c.ctx, c.cat, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.RuleDirs) == 0 { // custom rules are read again on each load
+		c.byOptions[key] = l
+	}
+	return l, nil
+}
+
+// linterFor is the proxy.Loader's LinterFor: the [lint] table of the configuration text,
+// validated as `imsguard lint` validates it.
+func (c *linterCache) linterFor(name string, data []byte) (proxy.Linter, error) {
+	lc, err := rego.ParseLintConfig(name, data)
+	if err != nil {
+		return nil, err
+	}
+	lt, err := c.get(lc.Options())
+	if err != nil {
+		return nil, err
+	}
+	if err := lc.Validate(func(code string) bool { _, ok := lt.Rule(code); return ok }, len(lc.Rules) > 0); err != nil {
+		return nil, err
+	}
+	return proxy.RegoLinter(c.ctx, lt, lc), nil
 }
 
 // runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when
@@ -128,7 +163,7 @@ func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 // on one line.
 func configError(err error) error {
 	code := 2
-	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || isPolicyError(err) {
+	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, rego.ErrLintConfig) || isPolicyError(err) {
 		code = 1
 	}
 	return &exitError{code: code, err: oneLine(err)}

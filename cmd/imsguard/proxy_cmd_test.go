@@ -1,10 +1,18 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/proxy"
+	"github.com/imsguard/imsguard/rego"
 )
 
 func TestProxyCommandUsage(t *testing.T) {
@@ -36,4 +44,49 @@ func TestValidateEmbeddedInProcess(t *testing.T) {
 	assert.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "upstream           https://ims.ae-ad-1.g42cloud.com")
 	assert.Contains(t, out, "principal          workload: 1 policy document(s); default")
+}
+
+// TestProxyReloadAppliesLintTable: the [lint] table is read on every load, so tightening a
+// severity and reloading refuses the policies (the last good set stays), and loosening it
+// again lets the next reload through.
+func TestProxyReloadAppliesLintTable(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600))
+	}
+	write("copy.json", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:copy"]}]}`)
+	cfg := func(lint string) string {
+		return `listen = "127.0.0.1:0"
+upstream = "http://127.0.0.1:1"
+default_principal = "w"
+[metrics]
+listen = ""
+[[principals]]
+name = "w"
+policies = ["copy.json"]
+` + lint
+	}
+	write("imsguard.toml", cfg(""))
+	ctx := context.Background()
+	loader, err := newProxyLoader(ctx, &globalOptions{}, filepath.Join(dir, "imsguard.toml"))
+	require.NoError(t, err)
+	srv, err := proxy.NewServer(ctx, proxy.Options{Loader: loader, DecisionLog: io.Discard})
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), srv.Snapshot().Generation)
+
+	write("imsguard.toml", cfg("[lint.severity]\nW-MISSING-DEPENDENT-ACTION = \"error\"\n"))
+	err = srv.Reload(ctx)
+	require.Error(t, err, "the tightened [lint] table applies on reload")
+	assert.ErrorIs(t, err, proxy.ErrPolicyLint)
+	assert.Contains(t, err.Error(), "W-MISSING-DEPENDENT-ACTION")
+	assert.Equal(t, uint64(1), srv.Snapshot().Generation, "the last good set stays")
+
+	write("imsguard.toml", cfg("[lint]\ndisable = [\"W-MISSING-DEPENDENT-ACTION\"]\n[lint.severity]\nW-MISSING-DEPENDENT-ACTION = \"error\"\n"))
+	require.NoError(t, srv.Reload(ctx))
+	assert.Equal(t, uint64(2), srv.Snapshot().Generation)
+
+	write("imsguard.toml", cfg("[lint.severity]\nNO-SUCH-CODE = \"error\"\n"))
+	err = srv.Reload(ctx)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, rego.ErrLintConfig, "an invalid [lint] table is a configuration error")
 }

@@ -135,10 +135,12 @@ type proxyProc struct {
 
 var servingRe = regexp.MustCompile(`msg="imsguard proxy serving" listen=(\S+) .* metrics=(\S+)`)
 
-func startProxy(t *testing.T, cfg string) *proxyProc {
+// startProxy starts the binary on cfg with the reader and admin secrets (and env, as
+// NAME=value) in its environment and waits until it serves.
+func startProxy(t *testing.T, cfg string, env ...string) *proxyProc {
 	t.Helper()
 	p := &proxyProc{cmd: exec.Command(binPath, "proxy", "--config", cfg), done: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), "E2E_READER_SK="+e2eReaderSK, "E2E_ADMIN_SK="+e2eAdminSK)
+	p.cmd.Env = append(append(os.Environ(), "E2E_READER_SK="+e2eReaderSK, "E2E_ADMIN_SK="+e2eAdminSK), env...)
 	p.cmd.Stdout = io.Discard
 	stderr, err := p.cmd.StderrPipe()
 	require.NoError(t, err)

@@ -66,6 +66,18 @@ func writeValidation(w io.Writer, s *proxy.Snapshot) error {
 		metrics = c.Metrics.Listen + " (/metrics, /healthz, /readyz)"
 	}
 	fmt.Fprintf(tw, "metrics\t%s\n", metrics)
+	epScoped := false
+	for _, pc := range c.Principals {
+		for _, a := range pc.Attachments {
+			epScoped = epScoped || a.Scope == "enterprise_project"
+		}
+	}
+	switch {
+	case c.EPLookup.AccessKey != "":
+		fmt.Fprintf(tw, "image EP lookup\t%s**** (cached %s, at most %d in flight)\n", c.EPLookup.AccessKey[:min(4, len(c.EPLookup.AccessKey))], c.EPLookup.CacheTTL, c.EPLookup.MaxConcurrent)
+	case epScoped:
+		fmt.Fprintf(tw, "image EP lookup\toff: enterprise-project grants cannot allow single-image calls\n")
+	}
 	for _, pc := range c.Principals {
 		p, _ := s.Principal(pc.Name)
 		var who []string

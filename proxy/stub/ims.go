@@ -30,10 +30,56 @@ type Request struct {
 // IMS is an http.Handler answering IMS paths and recording every request. Image upload
 // bodies (PUT /v2/images/{id}/file) are hashed and counted, never stored.
 type IMS struct {
-	mu   sync.Mutex
-	reqs []Request
+	mu     sync.Mutex
+	reqs   []Request
+	images []Image
 	// Record, when false, keeps no requests (benchmarks); NewIMS sets it.
 	Record bool
+}
+
+// Image is an image the stand-in lists besides the sample image: GET /v2/cloudimages
+// returns it (filtered by the id and enterprise_project_id parameters, as IMS does) with
+// its enterprise project and __imagetype.
+type Image struct {
+	ID                  string
+	EnterpriseProjectID string
+	ImageType           string // "private" (default), "shared" or "gold"
+}
+
+// AddImage makes the stand-in know img.
+func (s *IMS) AddImage(img Image) {
+	if img.ImageType == "" {
+		img.ImageType = "private"
+	}
+	s.mu.Lock()
+	s.images = append(s.images, img)
+	s.mu.Unlock()
+}
+
+// cloudImages answers GET /v2/cloudimages: the sample image and the added ones, filtered
+// by id and enterprise_project_id.
+func (s *IMS) cloudImages(r *http.Request) []any {
+	q := r.URL.Query()
+	s.mu.Lock()
+	all := []map[string]any{sampleImage()}
+	for _, img := range s.images {
+		m := sampleImage()
+		m["id"], m["enterprise_project_id"], m["__imagetype"] = img.ID, img.EnterpriseProjectID, img.ImageType
+		m["self"], m["file"] = "/v2/images/"+img.ID, "/v2/images/"+img.ID+"/file"
+		all = append(all, m)
+	}
+	s.mu.Unlock()
+	out := []any{}
+	for _, m := range all {
+		if id := q.Get("id"); id != "" && m["id"] != id {
+			continue
+		}
+		if ep := q.Get("enterprise_project_id"); ep != "" && ep != "all_granted_eps" && m["enterprise_project_id"] != ep {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // NewIMS returns a recording IMS stand-in.
@@ -66,7 +112,13 @@ func (s *IMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
-	status, body := answer(r)
+	var status int
+	var body any
+	if r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/v2/cloudimages" {
+		status, body = http.StatusOK, map[string]any{"images": s.cloudImages(r)}
+	} else {
+		status, body = answer(r)
+	}
 	if body == nil {
 		w.WriteHeader(status)
 		return
@@ -98,8 +150,6 @@ func answer(r *http.Request) (int, any) {
 		return http.StatusMultipleChoices, map[string]any{"versions": []any{
 			map[string]any{"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": "/v2/"}}},
 		}}
-	case r.Method == http.MethodGet && p == "/v2/cloudimages":
-		return http.StatusOK, map[string]any{"images": []any{sampleImage()}}
 	case r.Method == http.MethodGet && p == "/v2/images":
 		return http.StatusOK, map[string]any{"images": []any{sampleImage()}, "first": "/v2/images", "schema": "/v2/schemas/images"}
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/v2/images/") && strings.Count(p, "/") == 3:
