@@ -58,10 +58,12 @@ func TestDecisionLogRequired(t *testing.T) {
 				assert.Len(t, e.ims.Requests(), 1, "forwarded; its line waits in memory")
 			}
 			assert.Zero(t, gauge(t, e.srv.metrics.decisionLog.writable))
+			assert.Equal(t, !tc.refused, e.srv.isReady(), "/readyz fails while every request would be refused")
 
 			w.set(false, 0)
 			waitOp(t, e.oplog, msgLogRecovered, 1)
 			assert.True(t, e.srv.logSink.writable())
+			assert.True(t, e.srv.isReady())
 			code, _ = get()
 			assert.Equal(t, 200, code, "flows again")
 

@@ -142,7 +142,18 @@ func (srv *Server) MetricsAddr() net.Addr {
 func (srv *Server) Snapshot() *Snapshot { return srv.current.Load() }
 
 // MetricsHandler serves /metrics, /healthz and /readyz (also on the metrics listener).
-func (srv *Server) MetricsHandler() http.Handler { return srv.metrics.handler(srv.ready.Load) }
+// /readyz is 503 while stopping, and while decision_log_required is set and the decision
+// log cannot be written (every request would be refused: a load balancer should send them
+// elsewhere).
+func (srv *Server) MetricsHandler() http.Handler { return srv.metrics.handler(srv.isReady) }
+
+func (srv *Server) isReady() bool {
+	if !srv.ready.Load() {
+		return false
+	}
+	s := srv.current.Load()
+	return s == nil || !s.Config.DecisionLogRequired || srv.logSink.writable()
+}
 
 // install activates s (reusing the old snapshot's upstream connections and token cache when
 // their settings are unchanged), numbers it and publishes it atomically.

@@ -88,7 +88,7 @@ func newHWorld(t *testing.T) *hWorld {
 		"policies/full.json":     `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:*:*"]}]}`,
 		"policies/readonly.json": `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list","ims:images:get"]}]}`,
 		"policies/deny-all.json": `{"Version":"1.1","Statement":[{"Effect":"Deny","Action":["ims:*:*"]}]}`,
-		"policies/copy.json":     `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list","ims:images:get","ims:images:copy"]}]}`,
+		"policies/copy.json":     `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list","ims:images:get","ims:images:copy","ims:images:upload","ims:images:update"]}]}`,
 	} {
 		w.write(t, name, text)
 	}
@@ -103,13 +103,16 @@ func (w *hWorld) write(t *testing.T, name, text string) string {
 	return p
 }
 
-// config writes imsguard.toml with an extra [lint] table.
-func (w *hWorld) config(t *testing.T, lint string) string {
+// config writes imsguard.toml with extra top-level keys (first) and an extra [lint] table.
+func (w *hWorld) config(t *testing.T, lint string, top ...string) string {
 	t.Helper()
-	return w.write(t, "imsguard.toml", `listen = "127.0.0.1:0"
+	if !strings.Contains(strings.Join(top, "\n"), "decision_log =") {
+		top = append(top, `decision_log = "decisions.jsonl"`)
+	}
+	return w.write(t, "imsguard.toml", strings.Join(top, "\n")+`
+listen = "127.0.0.1:0"
 upstream = "`+w.imsSrv.URL+`"
 project = "ae-ad-1"
-decision_log = "decisions.jsonl"
 default_principal = "workload"
 
 [metrics]
@@ -162,9 +165,9 @@ func (w *hWorld) forwarded() []stub.Request {
 	return append([]stub.Request(nil), w.forwards...)
 }
 
-func startHardened(t *testing.T, w *hWorld) *proxyProc {
+func startHardened(t *testing.T, w *hWorld, top ...string) *proxyProc {
 	t.Helper()
-	return startProxy(t, w.config(t, ""), "H_DEV_SK="+hDevSK, "H_FIN_SK="+hFinSK, "H_LOOKUP_SK="+hLookupSK, "H_SIDE_SK="+hSideSK)
+	return startProxy(t, w.config(t, "", top...), "H_DEV_SK="+hDevSK, "H_FIN_SK="+hFinSK, "H_LOOKUP_SK="+hLookupSK, "H_SIDE_SK="+hSideSK)
 }
 
 // send makes one request through the proxy, signed with ak/sk when given.
@@ -338,6 +341,97 @@ func TestE2EHardening(t *testing.T) {
 	})
 }
 
+// TestE2EHardeningReliability: the real binary keeps its audit trail and IAM safe.
+func TestE2EHardeningReliability(t *testing.T) {
+	w := newHWorld(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(w.dir, "logs"), 0o755))
+	p := startHardened(t, w, "decision_log_required = true", `decision_log = "logs/d.jsonl"`)
+	logPath := filepath.Join(w.dir, "logs", "d.jsonl")
+	lines := func() []map[string]any {
+		data, err := os.ReadFile(logPath)
+		if err != nil || len(bytes.TrimSpace(data)) == 0 {
+			return nil
+		}
+		return decisionLines(t, logPath)
+	}
+	lineWhere := func(f func(map[string]any) bool) map[string]any {
+		var found map[string]any
+		require.Eventually(t, func() bool {
+			for _, l := range lines() {
+				if f(l) {
+					found = l
+					return true
+				}
+			}
+			return false
+		}, 15*time.Second, 20*time.Millisecond)
+		return found
+	}
+
+	t.Run("OPTIONS * is decided and logged", func(t *testing.T) {
+		w.reset()
+		raw := rawRequest(t, p, "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		assert.Contains(t, raw, " 403 ")
+		assert.Contains(t, raw, proxy.HeaderDecisionID)
+		l := lineWhere(func(l map[string]any) bool { return l["method"] == "OPTIONS" })
+		assert.Equal(t, "no_api", l["reason"])
+		assert.Empty(t, w.forwarded())
+	})
+
+	t.Run("a client that drops mid-upload is canceled, not IMS unreachable", func(t *testing.T) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+		require.NoError(t, err)
+		_, err = io.WriteString(c, "PUT /v2/images/"+hImgDev+"/file HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 67108864\r\n\r\n")
+		require.NoError(t, err)
+		_, err = c.Write(bytes.Repeat([]byte("q"), 1<<20))
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		l := lineWhere(func(l map[string]any) bool { return l["method"] == "PUT" })
+		assert.Equal(t, float64(499), l["status"])
+		assert.Equal(t, "canceled", l["reason"])
+		assert.NotEqual(t, "0", metricValue(t, p, `imsguard_upstream_errors_total{kind="canceled"}`))
+		assert.Empty(t, metricValue(t, p, `imsguard_upstream_errors_total{kind="unreachable"}`))
+	})
+
+	t.Run("garbage tokens do not become IAM load", func(t *testing.T) {
+		before := w.iam.Validations()
+		for round := range 2 {
+			for i := range 20 {
+				code, _ := send(t, p, "GET", "/v2/images", nil, "", "", http.Header{"X-Auth-Token": {"garbage-" + strings.Repeat("x", i+1)}})
+				assert.Equal(t, 401, code, "round %d", round)
+			}
+		}
+		assert.Equal(t, int64(20), w.iam.Validations()-before, "one IAM call per distinct invalid token")
+		assert.Equal(t, "20", metricValue(t, p, `imsguard_token_validations_total{result="negative_cache_hit"}`))
+	})
+
+	t.Run("decision_log_required refuses while the log cannot be written", func(t *testing.T) {
+		code, _ := send(t, p, "GET", "/v2/images", nil, "", "", nil)
+		require.Equal(t, 200, code)
+		// logrotate moves the file away and a folder takes its place: the reopen fails.
+		require.NoError(t, os.Rename(logPath, logPath+".1"))
+		require.NoError(t, os.Mkdir(logPath, 0o755))
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.Eventually(t, func() bool { return metricValue(t, p, "imsguard_decision_log_writable") == "0" }, 15*time.Second, 20*time.Millisecond, p.log())
+		w.reset()
+		code, data := send(t, p, "GET", "/v2/images", nil, "", "", nil)
+		assert.Equal(t, 503, code, data)
+		assert.Empty(t, w.forwarded(), "nothing is forwarded without its decision line")
+		resp, err := http.Get(p.metricsURL + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 503, resp.StatusCode)
+
+		require.NoError(t, os.Remove(logPath))
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.Eventually(t, func() bool { return metricValue(t, p, "imsguard_decision_log_writable") == "1" }, 15*time.Second, 20*time.Millisecond, p.log())
+		code, _ = send(t, p, "GET", "/v2/images", nil, "", "", nil)
+		assert.Equal(t, 200, code)
+		lineWhere(func(l map[string]any) bool { return l["reason"] == "decision_log" })
+		assert.NotEqual(t, "0", metricValue(t, p, "imsguard_decision_log_write_failures_total"))
+	})
+}
+
 // rawRequest writes text to the proxy over TCP and returns the response.
 func rawRequest(t *testing.T, p *proxyProc, text string) string {
 	t.Helper()
@@ -375,7 +469,8 @@ func assertLogsClean(t *testing.T, p *proxyProc, logPath, marker string) {
 	}
 }
 
-// metricValue reads one unlabelled metric from the proxy's /metrics ("" when absent).
+// metricValue reads one series (a name, with its labels if any) from the proxy's /metrics
+// ("" when absent).
 func metricValue(t *testing.T, p *proxyProc, name string) string {
 	t.Helper()
 	resp, err := http.Get(p.metricsURL + "/metrics")

@@ -140,6 +140,11 @@ func (c *linterCache) linterFor(name string, data []byte) (proxy.Linter, error) 
 // runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when
 // the files changed, reopen the decision log).
 func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
+	// SIGPIPE is caught, so a decision log on a closed standard output fails its writes
+	// (counted, retried, decision_log_required) instead of killing the process.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
