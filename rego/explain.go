@@ -48,6 +48,12 @@ type ExplainOptions struct {
 	EnterpriseProject string
 	// Lenient evaluates documents IAM would reject, fail-safe, instead of refusing them.
 	Lenient bool
+	// AbsentNegated is the engine option of that name (negated operators true on an
+	// absent key).
+	AbsentNegated bool
+	// Runtime, when set, is the compiled authz queries to reuse (see Prepare); nil
+	// compiles them.
+	Runtime *Runtime
 }
 
 // Explanation is what a set of policies, attached together, grants on every IMS API and
@@ -146,7 +152,14 @@ func Explain(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts 
 	if opts.Project == "" {
 		opts.Project = "ae-ad-1"
 	}
-	e, err := New(ctx, cat, atts, Options{Lenient: opts.Lenient, CacheSize: -1})
+	eopts := Options{Lenient: opts.Lenient, AbsentNegated: opts.AbsentNegated, CacheSize: -1}
+	var e *Engine
+	var err error
+	if opts.Runtime != nil {
+		e, err = opts.Runtime.New(ctx, cat, atts, eopts)
+	} else {
+		e, err = New(ctx, cat, atts, eopts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w (run imsguard lint on the policies, or pass --lenient)", err)
 	}
