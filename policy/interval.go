@@ -222,13 +222,29 @@ func (s intervals) isEmpty() bool { return len(s.ivs) == 0 }
 func (s intervals) isUniverse() bool { return s.complement().isEmpty() }
 
 // samples returns numbers that separate every piece of the sets: each finite end, one
-// either side of it, and one between consecutive ends.
+// either side of it, and one between consecutive ends — the ends first (they make the
+// most readable examples), the universe's own bounds last.
 func samples(sets ...intervals) []*big.Rat {
-	var ends []*big.Rat
+	var ends, bounds []*big.Rat
+	for _, s := range sets {
+		for _, e := range []endpoint{s.universe.lo, s.universe.hi} {
+			if e.inf == 0 {
+				bounds = append(bounds, e.v)
+			}
+		}
+	}
+	isBound := func(v *big.Rat) bool {
+		for _, b := range bounds {
+			if b.Cmp(v) == 0 {
+				return true
+			}
+		}
+		return false
+	}
 	for _, s := range sets {
 		for _, iv := range s.ivs {
 			for _, e := range []endpoint{iv.lo, iv.hi} {
-				if e.inf == 0 {
+				if e.inf == 0 && !isBound(e.v) {
 					ends = append(ends, e.v)
 				}
 			}
@@ -236,17 +252,19 @@ func samples(sets ...intervals) []*big.Rat {
 	}
 	sort.Slice(ends, func(i, j int) bool { return ends[i].Cmp(ends[j]) < 0 })
 	one := big.NewRat(1, 1)
-	var out []*big.Rat
+	var out, near, mids []*big.Rat
 	for i, e := range ends {
 		if i > 0 && e.Cmp(ends[i-1]) == 0 {
 			continue
 		}
-		out = append(out, new(big.Rat).Sub(e, one), e, new(big.Rat).Add(e, one))
+		out = append(out, e)
+		near = append(near, new(big.Rat).Sub(e, one), new(big.Rat).Add(e, one))
 		if i+1 < len(ends) && ends[i+1].Cmp(e) != 0 {
 			mid := new(big.Rat).Add(e, ends[i+1])
-			out = append(out, mid.Quo(mid, big.NewRat(2, 1)))
+			mids = append(mids, mid.Quo(mid, big.NewRat(2, 1)))
 		}
 	}
+	out = append(append(append(out, near...), mids...), bounds...)
 	if len(out) == 0 {
 		out = append(out, new(big.Rat))
 	}

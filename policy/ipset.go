@@ -201,21 +201,23 @@ func (s ipSet) minus(t ipSet) ipSet { return s.intersect(t.complement()) }
 func (s ipSet) isUniverse() bool { return len(s) == 1 && s[0].lo == ipMin && s[0].hi == ipMax }
 
 // ipSamples returns addresses that separate every piece of the sets: each range end and
-// its neighbours, plus the edges of the IPv4 block.
+// its neighbours (the first address past a range first: the most telling example), then
+// the edges of the IPv4 block and of the address space.
 func ipSamples(sets ...ipSet) []u128 {
-	out := []u128{ipMin, ipMax, v4Lo, v4Hi, v4Lo.sub1(), v4Hi.add1()}
+	var out, ends []u128
 	for _, s := range sets {
 		for _, r := range s {
-			out = append(out, r.lo, r.hi)
-			if r.lo != ipMin {
-				out = append(out, r.lo.sub1())
-			}
 			if r.hi != ipMax {
 				out = append(out, r.hi.add1())
 			}
+			if r.lo != ipMin {
+				out = append(out, r.lo.sub1())
+			}
+			ends = append(ends, r.lo, r.hi)
 		}
 	}
-	return out
+	out = append(out, ends...)
+	return append(out, v4Lo, v4Hi, v4Lo.sub1(), v4Hi.add1(), ipMin, ipMax)
 }
 
 // cidrs writes the set as CIDR prefixes, IPv4 ones dotted; at most max of them, then how

@@ -120,6 +120,20 @@ func Attach(files []*policy.File, enterpriseProject string) ([]Attachment, error
 	if enterpriseProject != "" {
 		scope = Scope{Kind: ScopeEnterpriseProject, EnterpriseProjects: []string{enterpriseProject}}
 	}
+	atts, err := AttachScope(files, scope)
+	if err != nil {
+		return nil, err
+	}
+	if len(atts) == 0 {
+		return nil, ErrNothingToExplain
+	}
+	return atts, nil
+}
+
+// AttachScope attaches every document of every file in scope, named after its file (and
+// its JSON pointer when a file holds several). Files with JSON problems are errors; no
+// documents at all is no error.
+func AttachScope(files []*policy.File, scope Scope) ([]Attachment, error) {
 	var atts []Attachment
 	var errs []error
 	for _, f := range files {
@@ -138,9 +152,6 @@ func Attach(files []*policy.File, enterpriseProject string) ([]Attachment, error
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
-	}
-	if len(atts) == 0 {
-		return nil, ErrNothingToExplain
 	}
 	return atts, nil
 }

@@ -82,7 +82,7 @@ func similarity(o, n *stmt) int {
 		}
 	}
 	samePlace := filepath.Base(o.origin.File) == filepath.Base(n.origin.File) && o.origin.Statement == n.origin.Statement
-	if common == 0 && !samePlace {
+	if common == 0 && !(samePlace && o.effect == n.effect) {
 		return 0
 	}
 	s := 8 * common / (len(o.actions) + len(n.actions) - common)
@@ -252,6 +252,13 @@ func skippedChanges(name string, old, cur *model) []Change {
 
 func statementOf(s *stmt) *Statement {
 	st := &Statement{Origin: s.origin, Effect: s.effect, Actions: s.actions, Conditions: s.condWords(), Scope: s.scope.String()}
+	for _, p := range s.conds {
+		vals := p.Values
+		if vals == nil {
+			vals = []string{}
+		}
+		st.Predicates = append(st.Predicates, PredicateText{Operator: p.Operator.Written, Key: p.Written, Values: vals})
+	}
 	for _, r := range s.res {
 		st.Resources = append(st.Resources, strings.Join(r[:], ":"))
 	}

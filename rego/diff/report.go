@@ -60,11 +60,20 @@ type Change struct {
 // Statement is one side of a Change.
 type Statement struct {
 	Origin
-	Effect     string   `json:"effect"`
-	Actions    []string `json:"actions"`
-	Resources  []string `json:"resources,omitempty"`
-	Conditions []string `json:"conditions,omitempty"`
-	Scope      string   `json:"scope"`
+	Effect    string   `json:"effect"`
+	Actions   []string `json:"actions"`
+	Resources []string `json:"resources,omitempty"`
+	// Conditions are the condition's predicates in words; Predicates as written.
+	Conditions []string        `json:"conditions,omitempty"`
+	Predicates []PredicateText `json:"predicates,omitempty"`
+	Scope      string          `json:"scope"`
+}
+
+// PredicateText is one (operator, key) pair of a Condition as written.
+type PredicateText struct {
+	Operator string   `json:"operator"`
+	Key      string   `json:"key"`
+	Values   []string `json:"values"`
 }
 
 // ActionChange is one action pattern of a changed statement.

@@ -119,7 +119,7 @@ func distinct(cands, patterns []string, match func(c, p string) bool, norm func(
 // instances are actions a pattern matches: its wildcards filled in several ways.
 func instances(p string) []string {
 	var out []string
-	for _, fill := range []string{"q", "zq", ""} {
+	for _, fill := range []string{"any", "zq", ""} {
 		var b strings.Builder
 		for _, r := range p {
 			switch r {

@@ -26,11 +26,15 @@ func conditionChanges(o, n *stmt) []ConditionChange {
 	for _, k := range sorted {
 		op, np := oby[k], nby[k]
 		cc := ConditionChange{Key: writtenKey(k, op, np), Old: predWords(op), New: predWords(np)}
+		more, fewer := "the Allow grants more", "the Allow grants less"
+		if n.effect == "Deny" {
+			more, fewer = "the Deny denies more", "the Deny denies less"
+		}
 		switch {
 		case len(op) == 0:
-			cc.Change = "condition added: narrows"
+			cc.Change = "condition added: matches fewer requests; " + fewer
 		case len(np) == 0:
-			cc.Change = "condition removed: widens to every value, and to the key absent"
+			cc.Change = "condition removed: matches every request; " + more
 		default:
 			notWider, cex := impliesKey(np, op)
 			notNarrower, _ := impliesKey(op, np)
@@ -38,11 +42,11 @@ func conditionChanges(o, n *stmt) []ConditionChange {
 			case notWider == policy.True && notNarrower == policy.True:
 				continue // the same requests pass
 			case notWider == policy.True:
-				cc.Change = "narrowed"
+				cc.Change = "matches fewer requests; " + fewer
 			case notNarrower == policy.True:
-				cc.Change = "widened by " + widenedBy(op, np, cc.Key)
+				cc.Change = "matches more requests, widened by " + widenedBy(op, np) + "; " + more
 			case notWider == policy.False:
-				cc.Change = "changed: admits requests it did not, e.g. " + valuesText(cc.Key, cex)
+				cc.Change = "changed: matches requests it did not, e.g. " + valuesText(cc.Key, cex)
 			default:
 				cc.Change = "changed; not provably narrower"
 			}
@@ -69,7 +73,7 @@ func impliesKey(ps, qs []policy.Predicate) (policy.Truth, []string) {
 }
 
 // widenedBy says what a condition that got wider lets through now.
-func widenedBy(op, np []policy.Predicate, key string) string {
+func widenedBy(op, np []policy.Predicate) string {
 	var parts []string
 	if len(op) == 1 && len(np) == 1 {
 		o, n := op[0], np[0]
