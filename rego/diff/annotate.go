@@ -49,11 +49,11 @@ func anchor(c Change) Origin {
 
 // message is the one-paragraph text of a change for annotations.
 func message(c Change) string {
-	w := where(c)
+	who := ""
 	if c.Principal != "" {
-		w = "principal " + c.Principal + ": " + w
+		who = "principal " + c.Principal + ": "
 	}
-	return fmt.Sprintf("%s %s: %s", c.What, w, c.Reason)
+	return fmt.Sprintf("%s%s %s: %s", who, c.What, where(c), c.Reason)
 }
 
 // WriteSARIF writes the statement changes as a SARIF 2.1.0 log, the format of

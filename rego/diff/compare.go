@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/imsguard/imsguard/actions"
@@ -76,9 +77,59 @@ func Compare(ctx context.Context, cat *actions.Catalog, old, cur Side, opts Opti
 			return nil, err
 		}
 	}
+	r.Changes = append(r.Changes, identityChanges(cat, old, cur, opts.Project)...)
 	sortChanges(r.Changes)
 	r.summarize()
 	return r, nil
+}
+
+// identityChanges compares, for each identity whose principal changes, its old
+// principal's policies (none if it had none) with its new principal's. A principal that
+// is new altogether is already compared with nothing.
+func identityChanges(cat *actions.Catalog, old, cur Side, project string) []Change {
+	oldOf, newOf := identities(old), identities(cur)
+	ids := make([]string, 0, len(newOf))
+	for id := range newOf {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []Change
+	for _, id := range ids {
+		on, nn := oldOf[id], newOf[id]
+		if on == nn || (on == "" && !hasUnit(old, nn)) {
+			continue
+		}
+		label := fmt.Sprintf("%s (%s, was %s)", nn, id, on)
+		if on == "" {
+			label = fmt.Sprintf("%s (%s, was no principal)", nn, id)
+		}
+		om := build(attachmentsOf(old, on), policy.PredicateOptions{AbsentNegated: old.AbsentNegated})
+		if on == "" {
+			om = build(nil, policy.PredicateOptions{})
+		}
+		nm := build(attachmentsOf(cur, nn), policy.PredicateOptions{AbsentNegated: cur.AbsentNegated})
+		out = append(out, unitChanges(cat, label, om, nm, project)...)
+	}
+	return out
+}
+
+func identities(s Side) map[string]string {
+	m := map[string]string{}
+	for _, u := range s.Units {
+		for _, id := range u.Identities {
+			m[id] = u.Name
+		}
+	}
+	return m
+}
+
+func hasUnit(s Side, name string) bool {
+	for _, u := range s.Units {
+		if u.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func forUnit(name string) string {

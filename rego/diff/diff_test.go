@@ -125,3 +125,68 @@ func TestIssueWidenings(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityMoves: a user moved to a principal with wider policies widens access even
+// though no policy changed.
+func TestIdentityMoves(t *testing.T) {
+	unit := func(name string, ids []string, text string) Unit {
+		s := sideOf(t, map[string]string{name + ".json": text})
+		return Unit{Name: name, Identities: ids, Attachments: s.Units[0].Attachments}
+	}
+	readers := policyText(listGet)
+	admins := policyText(`{"Effect": "Allow", "Action": ["ims:*:*"]}`)
+	old := Side{Units: []Unit{unit("readers", []string{"user alice"}, readers), unit("admins", []string{"user bob"}, admins)}}
+	cur := Side{Units: []Unit{unit("readers", nil, readers), unit("admins", []string{"user bob", "user alice"}, admins)}}
+	r, err := Compare(context.Background(), testCatalog(t), old, cur, Options{Runtime: runtime(t)})
+	require.NoError(t, err)
+	require.True(t, r.Summary.FailsGate)
+	require.NotEmpty(t, r.Changes)
+	assert.Equal(t, "admins (user alice, was readers)", r.Changes[0].Principal)
+	assert.Equal(t, KindWiden, r.Changes[0].Kind)
+
+	same, err := Compare(context.Background(), testCatalog(t), old, old, Options{Runtime: runtime(t)})
+	require.NoError(t, err)
+	assert.Empty(t, same.Changes)
+	assert.False(t, same.Summary.FailsGate)
+}
+
+func TestParseScope(t *testing.T) {
+	cases := []struct {
+		in   string
+		want rego.Scope
+		err  bool
+	}{
+		{"all_projects", rego.Scope{Kind: rego.ScopeAllProjects}, false},
+		{"global", rego.Scope{Kind: rego.ScopeGlobal}, false},
+		{"project=ae-ad-1, ae-ad-1_dev", rego.Scope{Kind: rego.ScopeProject, Projects: []string{"ae-ad-1", "ae-ad-1_dev"}}, false},
+		{"enterprise_project=ep-1", rego.Scope{Kind: rego.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-1"}}, false},
+		{"project=", rego.Scope{}, true},
+		{"global=x", rego.Scope{}, true},
+		{"projects=x", rego.Scope{}, true},
+	}
+	for _, tc := range cases {
+		got, err := ParseScope(tc.in)
+		if tc.err {
+			assert.ErrorIs(t, err, ErrBadScope, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got)
+	}
+}
+
+// TestLenientSkipped: with Lenient, a document the engine leaves out is never passed as
+// neutral.
+func TestLenientSkipped(t *testing.T) {
+	old := sideOf(t, map[string]string{"a.json": policyText(listGet)})
+	cur := sideOf(t, map[string]string{"a.json": policyText(listGet),
+		"b.json": `{"Version": "5.0", "Statement": [{"Effect": "Allow", "Action": ["*"]}]}`})
+	_, err := Compare(context.Background(), testCatalog(t), old, cur, Options{Runtime: runtime(t)})
+	require.ErrorIs(t, err, rego.ErrInvalidPolicy)
+	r, err := Compare(context.Background(), testCatalog(t), old, cur, Options{Runtime: runtime(t), Lenient: true})
+	require.NoError(t, err)
+	require.Len(t, r.Changes, 1)
+	assert.Equal(t, KindUnproven, r.Changes[0].Kind)
+	assert.Equal(t, "not evaluated", r.Changes[0].What)
+	assert.True(t, r.Summary.FailsGate)
+}

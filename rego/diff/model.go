@@ -24,7 +24,11 @@ type Side struct {
 
 // Unit is one principal: the attachments a request of it is decided against.
 type Unit struct {
-	Name        string
+	Name string
+	// Identities say who is this principal (users, access keys, requests without a
+	// credential). An identity that joins a principal, or moves to another, is compared
+	// from its old principal's policies to its new one's.
+	Identities  []string
 	Attachments []rego.Attachment
 }
 
