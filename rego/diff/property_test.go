@@ -64,6 +64,11 @@ var (
 		{"BoolIfExists", "g:MFAPresent", []string{"true"}},
 		{"ForAllValues:StringEquals", "g:TagKeys", []string{"a", "b"}},
 		{"ForAnyValue:StringEquals", "g:TagKeys", []string{"a"}},
+		{"ForAnyValue:StringNotLike", "g:TagKeys", []string{"b"}},
+		{"StringLike", "g:UserName", []string{"LIC"}},
+		{"StringNotEndWith", "g:UserName", []string{"ob"}},
+		{"IsNullOrEmpty", "g:UserName", nil},
+		{"NumberNotEquals", "g:MFAAge", []string{"900"}},
 	}
 	genScopes = []rego.Scope{
 		{Kind: rego.ScopeAllProjects}, {Kind: rego.ScopeAllProjects}, {Kind: rego.ScopeAllProjects},
@@ -75,6 +80,7 @@ var (
 type genStmt struct {
 	Effect    string                         `json:"Effect"`
 	Action    []string                       `json:"Action"`
+	Resource  []string                       `json:"Resource,omitempty"`
 	Condition map[string]map[string][]string `json:"Condition,omitempty"`
 }
 
@@ -93,6 +99,9 @@ func (g gen) stmt() genStmt {
 	}
 	for range g.pick(3) {
 		g.addCond(&s)
+	}
+	if g.chance(0.05) {
+		s.Resource = []string{"obs:*:*:bucket:images-*"} // never applies: requests carry no resource
 	}
 	return s
 }
@@ -128,7 +137,7 @@ func cloneSet(docs []genDoc) []genDoc {
 	for i, d := range docs {
 		out[i].scope = d.scope
 		for _, s := range d.stmts {
-			c := genStmt{Effect: s.Effect, Action: slices.Clone(s.Action)}
+			c := genStmt{Effect: s.Effect, Action: slices.Clone(s.Action), Resource: slices.Clone(s.Resource)}
 			if s.Condition != nil {
 				c.Condition = map[string]map[string][]string{}
 				for op, kv := range s.Condition {
