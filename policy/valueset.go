@@ -210,6 +210,29 @@ func (s ValueSet) Minus(t ValueSet) (ValueSet, bool) {
 	return out, true
 }
 
+// Union returns the values in s or t, when the domains allow computing it (the same
+// number, date or IP domain, or two string sets that are not negated); ok is false
+// otherwise.
+func (s ValueSet) Union(t ValueSet) (ValueSet, bool) {
+	if s.dom != t.dom {
+		return ValueSet{}, false
+	}
+	out := s
+	switch s.dom {
+	case DomainNumber, DomainDate:
+		out.num = s.num.union(t.num)
+		out.overflow = s.overflow || t.overflow
+	case DomainIP:
+		out.ip = s.ip.union(t.ip)
+	default:
+		if s.str.neg || t.str.neg {
+			return ValueSet{}, false
+		}
+		out.str = newStrSet(false, append(append([]strAtom(nil), s.str.atoms...), t.str.atoms...))
+	}
+	return out, true
+}
+
 // IsUniverse reports whether the set holds every value of its domain.
 func (s ValueSet) IsUniverse() bool {
 	switch s.dom {

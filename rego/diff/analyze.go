@@ -68,7 +68,60 @@ func (pr pair) allowGrows(s *stmt, p string) verdict {
 			return verdict{why: "denied by " + ref(d)}
 		}
 	}
-	return pr.search(s, p, "no statement on the other side provably covers it")
+	if unionCovers(s, p, pr.from) {
+		return verdict{why: "inside Allows of the other side that differ on one condition key"}
+	}
+	return pr.search(s, p, "no Allow on the other side provably covers it")
+}
+
+// unionCovers proves piece (s, p) inside several Allows of m together, in the common
+// case of a statement merged from statements that differ on one condition key: each
+// covers s but for its one predicate on key k (no ForAllValues), and s's single
+// predicate on k admits only values one of them admits.
+func unionCovers(s *stmt, p string, m *model) bool {
+	_, mine := policy.ByKey(s.conds)
+	for k, qs := range mine {
+		if len(qs) != 1 {
+			continue
+		}
+		q := qs[0]
+		var union policy.ValueSet
+		have, absent := false, false
+		for _, t := range m.stmts {
+			if t.effect != "Allow" || !s.scope.within(t.scope) || !resWithin(s.res, t.res) || !patternInside(p, t.actions) {
+				continue
+			}
+			var onK, others []policy.Predicate
+			for _, c := range t.conds {
+				if c.Key == k {
+					onK = append(onK, c)
+				} else {
+					others = append(others, c)
+				}
+			}
+			if len(onK) != 1 || onK[0].All {
+				continue
+			}
+			if ok, _ := policy.ImpliesAll(s.conds, others); ok != policy.True {
+				continue
+			}
+			if !have {
+				union, have = onK[0].Set, true
+			} else if u, ok := union.Union(onK[0].Set); ok {
+				union = u
+			} else {
+				continue
+			}
+			absent = absent || onK[0].Absent
+		}
+		if !have || (q.Absent && !absent) {
+			continue
+		}
+		if in, _ := q.Set.Subset(union); in == policy.True {
+			return true
+		}
+	}
+	return false
 }
 
 // denyShrinks asks whether the Deny statement d of the from-side, restricted to pattern

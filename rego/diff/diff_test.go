@@ -102,6 +102,9 @@ func TestIssueWidenings(t *testing.T) {
 			map[string]string{"a.json": policyText(listGet)}, false, KindNeutral, "= neutral"},
 		{"split, renamed and reordered", map[string]string{"a.json": policyText(listGet, denyOutside, corpOnly)},
 			map[string]string{"z.json": policyText(denyOutside), "y.json": policyText(corpOnly, `{"Effect": "Allow", "Action": ["ims:images:get", "ims:images:list"]}`)}, false, "", ""},
+		{"statements merged", map[string]string{"a.json": policyText(corpOnly, cond("Allow", "IpAddress", "g:SourceIp", "192.168.0.0/16"))},
+			map[string]string{"b.json": policyText(cond("Allow", "IpAddress", "g:SourceIp", "192.168.0.0/16", "10.0.0.0/8"))}, false, KindNeutral,
+			"2 without effect on access"},
 		{"unprovable change fails", map[string]string{"a.json": policyText(cond("Allow", "StringMatch", "g:UserName", "?*"))},
 			map[string]string{"a.json": policyText(cond("Allow", "StringMatch", "g:UserName", "*?"))}, true, KindUnproven, "not provably narrower"},
 	}
