@@ -3,11 +3,8 @@ package rego
 import (
 	"errors"
 	"fmt"
-	"math/big"
-	"net/netip"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/imsguard/imsguard/policy"
 )
@@ -151,12 +148,7 @@ func nonNilAny(s []any) []any {
 	return s
 }
 
-var (
-	actionSegRe = regexp.MustCompile(`^[a-z0-9_*?-]*$`)
-	// numberRe is a decimal number as condition values write it (spec §5.6); the lint
-	// rules and the evaluator share it.
-	numberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-)
+var actionSegRe = regexp.MustCompile(`^[a-z0-9_*?-]*$`)
 
 // NormalizeAction turns an action pattern into the form authz.rego matches: lower case,
 // exactly three segments, runs of '*' collapsed. For 1.0 roles (spec §10.2) a two-segment
@@ -209,7 +201,7 @@ func escapeGlob(s string) string {
 
 // condition digests one (operator, key) pair; invalid ones are marked valid=false.
 func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry) map[string]any {
-	op := ParseOperator(c.Operator)
+	op := policy.ParseOperator(c.Operator)
 	out := map[string]any{
 		"key": strings.ToLower(c.Key), "if_exists": op.IfExists, "qual": string(op.Qualifier),
 		"fn": op.Operator.Fn, "neg": op.Operator.Negated, "valid": false, "values": []any{},
@@ -228,7 +220,7 @@ func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry)
 		}
 		vals = append(vals, x)
 	}
-	if op.Operator.Type != TypeNull && len(vals) == 0 {
+	if op.Operator.Type != policy.TypeNull && len(vals) == 0 {
 		d.problem(att, name, stmt, "condition %s %s has no values", c.Operator, c.Key)
 		return out
 	}
@@ -242,40 +234,25 @@ func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry)
 }
 
 // digestValue parses a policy value for its operator (spec §5.6).
-func digestValue(op Operator, v string) (any, error) {
+func digestValue(op policy.Operator, v string) (any, error) {
 	switch op.Type {
-	case TypeNumber:
-		if !numberRe.MatchString(v) {
-			return nil, fmt.Errorf("not a decimal number")
-		}
-		f, _, err := big.ParseFloat(v, 10, 128, big.ToNearestEven)
+	case policy.TypeNumber:
+		return policy.ParseNumberValue(v)
+	case policy.TypeDate:
+		t, err := policy.ParseDateValue(v)
 		if err != nil {
 			return nil, err
 		}
-		x, _ := f.Float64()
-		return x, nil
-	case TypeDate:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return nil, fmt.Errorf("not an ISO 8601 / RFC 3339 date-time like 2030-01-01T00:00:00Z")
-		}
 		return t.UnixNano(), nil
-	case TypeBool:
-		l := strings.ToLower(v)
-		if l != "true" && l != "false" {
-			return nil, fmt.Errorf("must be \"true\" or \"false\"")
-		}
-		return l, nil
-	case TypeIP:
-		if pfx, err := netip.ParsePrefix(v); err == nil {
-			return pfx.Masked().String(), nil
-		}
-		a, err := netip.ParseAddr(v)
+	case policy.TypeBool:
+		return policy.ParseBoolValue(v)
+	case policy.TypeIP:
+		pfx, err := policy.ParseIPValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("not an IP address or CIDR")
+			return nil, err
 		}
-		return netip.PrefixFrom(a, a.BitLen()).String(), nil
-	case TypeNull:
+		return pfx.String(), nil
+	case policy.TypeNull:
 		l := strings.ToLower(v)
 		if op.Fn == "null" && l != "true" && l != "false" {
 			return nil, fmt.Errorf("Null takes \"true\" or \"false\"")

@@ -48,6 +48,12 @@ type ExplainOptions struct {
 	EnterpriseProject string
 	// Lenient evaluates documents IAM would reject, fail-safe, instead of refusing them.
 	Lenient bool
+	// AbsentNegated is the engine option of that name (negated operators true on an
+	// absent key).
+	AbsentNegated bool
+	// Runtime, when set, is the compiled authz queries to reuse (see Prepare); nil
+	// compiles them.
+	Runtime *Runtime
 }
 
 // Explanation is what a set of policies, attached together, grants on every IMS API and
@@ -114,6 +120,20 @@ func Attach(files []*policy.File, enterpriseProject string) ([]Attachment, error
 	if enterpriseProject != "" {
 		scope = Scope{Kind: ScopeEnterpriseProject, EnterpriseProjects: []string{enterpriseProject}}
 	}
+	atts, err := AttachScope(files, scope)
+	if err != nil {
+		return nil, err
+	}
+	if len(atts) == 0 {
+		return nil, ErrNothingToExplain
+	}
+	return atts, nil
+}
+
+// AttachScope attaches every document of every file in scope, named after its file (and
+// its JSON pointer when a file holds several). Files with JSON problems are errors; no
+// documents at all is no error.
+func AttachScope(files []*policy.File, scope Scope) ([]Attachment, error) {
 	var atts []Attachment
 	var errs []error
 	for _, f := range files {
@@ -133,9 +153,6 @@ func Attach(files []*policy.File, enterpriseProject string) ([]Attachment, error
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if len(atts) == 0 {
-		return nil, ErrNothingToExplain
-	}
 	return atts, nil
 }
 
@@ -146,7 +163,14 @@ func Explain(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts 
 	if opts.Project == "" {
 		opts.Project = "ae-ad-1"
 	}
-	e, err := New(ctx, cat, atts, Options{Lenient: opts.Lenient, CacheSize: -1})
+	eopts := Options{Lenient: opts.Lenient, AbsentNegated: opts.AbsentNegated, CacheSize: -1}
+	var e *Engine
+	var err error
+	if opts.Runtime != nil {
+		e, err = opts.Runtime.New(ctx, cat, atts, eopts)
+	} else {
+		e, err = New(ctx, cat, atts, eopts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w (run imsguard lint on the policies, or pass --lenient)", err)
 	}

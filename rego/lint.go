@@ -106,10 +106,10 @@ type Linter struct {
 	allGates     bool                      // open every gate (tests: gating must not change findings)
 	keyTypeQuery oparego.PreparedEvalQuery // key_type(input.key) for input.family
 	keyTypeMemo  *memo[string]
-	valueType    map[string]string   // value_type (condition.rego): operator fn -> required parse
-	opObj        ast.Object          // input.operator_catalog
-	opCanon      map[string]Operator // canonical operator names
-	opByLower    map[string]Operator // lower-case operator names
+	valueType    map[string]string          // value_type (condition.rego): operator fn -> required parse
+	opObj        ast.Object                 // input.operator_catalog
+	opCanon      map[string]policy.Operator // canonical operator names
+	opByLower    map[string]policy.Operator // lower-case operator names
 }
 
 // memoSize bounds each memo of measured strings (actions, operators, condition values).
@@ -135,8 +135,8 @@ func NewLinter(ctx context.Context, cat *actions.Catalog, opts LintOptions) (*Li
 	if err != nil {
 		return nil, err
 	}
-	l := &Linter{keys: map[string]*ast.Term{}, opLower: map[string]bool{}, opCanon: map[string]Operator{}, opByLower: map[string]Operator{}}
-	for _, op := range Operators() {
+	l := &Linter{keys: map[string]*ast.Term{}, opLower: map[string]bool{}, opCanon: map[string]policy.Operator{}, opByLower: map[string]policy.Operator{}}
+	for _, op := range policy.Operators() {
 		l.opLower[strings.ToLower(op.Name)] = true
 		l.opCanon[op.Name] = op
 		l.opByLower[strings.ToLower(op.Name)] = op

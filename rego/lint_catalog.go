@@ -9,6 +9,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
 )
 
 // The limit profiles of spec section 8.
@@ -296,11 +297,11 @@ func (lc *lintCatalog) familyText(ids []string) string {
 }
 
 // operatorCatalogTerm is input.operator_catalog: {lower-case name: Operator} for the
-// operators of both editions (rego.Operators).
+// operators of both editions (policy.Operators).
 func operatorCatalogTerm() (*ast.Term, []string, error) {
 	m := map[string]any{}
 	var names []string
-	for _, op := range Operators() {
+	for _, op := range policy.Operators() {
 		m[strings.ToLower(op.Name)] = map[string]any{
 			"name": op.Name, "fn": op.Fn, "negated": op.Negated, "type": string(op.Type),
 			"edition": string(op.Edition), "case_insensitive": op.CaseInsensitive,

@@ -166,7 +166,7 @@ func (g *digest) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
 	fn, opType := l.operatorOf(opm)
 	if kt == "unknown" {
 		g.fact("cond_key_unknown")
-	} else if opType != "" && opType != string(TypeNull) && kt != opType {
+	} else if opType != "" && opType != string(policy.TypeNull) && kt != opType {
 		g.fact("cond_key_type")
 	}
 	parse := l.valueType[fn]
@@ -240,7 +240,7 @@ func (g *digest) operatorFacts(written string) {
 		g.fact("cond_operator_spelling")
 		op, ok = g.l.opByLower[strings.ToLower(base)]
 	}
-	if ok && op.Type == TypeNull && op.Fn != "null" {
+	if ok && op.Type == policy.TypeNull && op.Fn != "null" {
 		g.fact("cond_null_check")
 	}
 	if ok && op.Fn == "null" {

@@ -1,10 +1,7 @@
 package rego
 
 import (
-	"math/big"
-	"net/netip"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -103,21 +100,16 @@ func (p valueParses) is(parse string) bool {
 
 func parseValue(v string) valueParses {
 	var p valueParses
-	if numberRe.MatchString(v) {
-		_, _, err := big.ParseFloat(v, 10, 128, big.ToNearestEven)
-		p.number = err == nil
-	}
+	_, err := policy.ParseNumberValue(v)
+	p.number = err == nil
 	if len(v) >= 20 && v[4] == '-' {
-		_, err := time.Parse(time.RFC3339Nano, v)
+		_, err := policy.ParseDateValue(v)
 		p.date = err == nil
 	}
-	l := strings.ToLower(v)
-	p.boolean = l == "true" || l == "false"
-	if _, err := netip.ParsePrefix(v); err == nil {
-		p.ip = true
-	} else if _, err := netip.ParseAddr(v); err == nil {
-		p.ip = true
-	}
+	_, err = policy.ParseBoolValue(v)
+	p.boolean = err == nil
+	_, err = policy.ParseIPValue(v)
+	p.ip = err == nil
 	return p
 }
 

@@ -102,25 +102,84 @@ func sarifLevel(sev string) string {
 	}
 }
 
+// SARIFRule is one rule (finding code) of a SARIF log.
+type SARIFRule struct {
+	ID          string
+	Short, Full string // short and full description
+	Help        string
+	Severity    string // policy.SeverityError, SeverityWarning or SeverityInfo
+	Properties  map[string]string
+}
+
+// SARIFResult is one result of a SARIF log: a finding at a place.
+type SARIFResult struct {
+	RuleID   string
+	Severity string
+	Message  string
+	File     string // as given; "-" is standard input
+	Line     int
+	Column   int
+	Pointer  string // JSON pointer, the logical location
+	// Suppressed, with Justification, marks a result the user suppressed.
+	Suppressed    bool
+	Justification string
+}
+
+// WriteSARIF writes a SARIF 2.1.0 log of imsguard (version "" to omit) with the rules
+// and results; a result's rule must be among rules. Lint and diff share it.
+func WriteSARIF(w io.Writer, version string, rules []SARIFRule, results []SARIFResult) error {
+	driver := sarifDriver{Name: "imsguard", InformationURI: "https://github.com/imsguard/imsguard", Version: version}
+	index := map[string]int{}
+	for _, ri := range rules {
+		index[ri.ID] = len(driver.Rules)
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID: ri.ID, Name: ruleName(ri.ID),
+			ShortDescription:     sarifText{ri.Short},
+			FullDescription:      sarifText{ri.Full},
+			Help:                 sarifText{ri.Help},
+			DefaultConfiguration: sarifRuleConfig{sarifLevel(ri.Severity)},
+			Properties:           ri.Properties,
+		})
+	}
+	out := make([]sarifResult, 0, len(results))
+	for _, f := range results {
+		res := sarifResult{
+			RuleID: f.RuleID, RuleIndex: index[f.RuleID], Level: sarifLevel(f.Severity), Message: sarifText{f.Message},
+			Locations: []sarifLocation{{
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)}, Region: sarifRegion{StartLine: f.Line, StartColumn: f.Column}},
+				LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Pointer, Kind: "element"}},
+			}},
+		}
+		if f.Suppressed {
+			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: f.Justification}}
+		}
+		out = append(out, res)
+	}
+	log := sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: out}}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(log); err != nil {
+		return fmt.Errorf("write SARIF report: %w", err)
+	}
+	return nil
+}
+
 // WriteSARIF writes the report as a SARIF 2.1.0 log with one rule per code: every built-in
 // code of rules, then the codes of user rules that occur. version is the tool version
 // ("" to omit).
 func (r *LintReport) WriteSARIF(w io.Writer, rules []RuleInfo, version string) error {
-	driver := sarifDriver{Name: "imsguard", InformationURI: "https://github.com/imsguard/imsguard", Version: version}
-	index := map[string]int{}
+	var out []SARIFRule
+	known := map[string]bool{}
 	for _, ri := range rules {
-		index[ri.Code] = len(driver.Rules)
-		driver.Rules = append(driver.Rules, sarifRule{
-			ID: ri.Code, Name: ruleName(ri.Code),
-			ShortDescription:     sarifText{ri.Title},
-			FullDescription:      sarifText{fmt.Sprintf("%s (%s)", ri.Title, ri.Basis)},
-			Help:                 sarifText{fmt.Sprintf("%s. Basis: %s. See docs/lint.md for every imsguard lint code.", ri.Title, ri.Basis)},
-			DefaultConfiguration: sarifRuleConfig{sarifLevel(ri.Severity)},
-			Properties:           map[string]string{"basis": ri.Basis},
+		known[ri.Code] = true
+		out = append(out, SARIFRule{
+			ID: ri.Code, Short: ri.Title, Full: fmt.Sprintf("%s (%s)", ri.Title, ri.Basis),
+			Help:     fmt.Sprintf("%s. Basis: %s. See docs/lint.md for every imsguard lint code.", ri.Title, ri.Basis),
+			Severity: ri.Severity, Properties: map[string]string{"basis": ri.Basis},
 		})
 	}
 	for _, code := range sortedCodes(r.Findings) {
-		if _, ok := index[code]; ok {
+		if known[code] {
 			continue
 		}
 		sev := policy.SeverityWarning
@@ -130,16 +189,11 @@ func (r *LintReport) WriteSARIF(w io.Writer, rules []RuleInfo, version string) e
 				break
 			}
 		}
-		index[code] = len(driver.Rules)
-		driver.Rules = append(driver.Rules, sarifRule{
-			ID: code, Name: ruleName(code),
-			ShortDescription:     sarifText{"custom rule " + code},
-			FullDescription:      sarifText{"finding of the user's own Rego rule " + code},
-			Help:                 sarifText{"a rule loaded with --rules"},
-			DefaultConfiguration: sarifRuleConfig{sarifLevel(sev)},
-		})
+		known[code] = true
+		out = append(out, SARIFRule{ID: code, Short: "custom rule " + code, Full: "finding of the user's own Rego rule " + code,
+			Help: "a rule loaded with --rules", Severity: sev})
 	}
-	results := make([]sarifResult, 0, len(r.Findings))
+	results := make([]SARIFResult, 0, len(r.Findings))
 	for _, f := range r.Findings {
 		msg := f.Message
 		if f.Fix != "" {
@@ -148,25 +202,10 @@ func (r *LintReport) WriteSARIF(w io.Writer, rules []RuleInfo, version string) e
 		if f.Note != "" {
 			msg += " Note: " + f.Note
 		}
-		res := sarifResult{
-			RuleID: f.Code, RuleIndex: index[f.Code], Level: sarifLevel(f.Severity), Message: sarifText{msg},
-			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)}, Region: sarifRegion{StartLine: f.Line, StartColumn: f.Column}},
-				LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Pointer, Kind: "element"}},
-			}},
-		}
-		if f.Suppressed {
-			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: f.Reason}}
-		}
-		results = append(results, res)
+		results = append(results, SARIFResult{RuleID: f.Code, Severity: f.Severity, Message: msg, File: f.File, Line: f.Line, Column: f.Column,
+			Pointer: f.Pointer, Suppressed: f.Suppressed, Justification: f.Reason})
 	}
-	log := sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}}}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(log); err != nil {
-		return fmt.Errorf("write SARIF report: %w", err)
-	}
-	return nil
+	return WriteSARIF(w, version, out, results)
 }
 
 // ruleName turns a code into a SARIF rule name: "E-ACTION-CHARS" → "ActionChars".

@@ -1,4 +1,4 @@
-package rego
+package policy
 
 import "strings"
 
@@ -26,10 +26,11 @@ const (
 	TypeNull   KeyType = "null" // IsNull, IsNotNull, IsNullOrEmpty, Null: any key
 )
 
-// Operator describes one condition operator of the 1.1 language.
+// Operator describes one condition operator of the 1.1 language (spec §5.3). The lint
+// rules and the decision engine read the same catalogue.
 type Operator struct {
 	Name    string  `json:"name"`    // canonical spelling
-	Fn      string  `json:"fn"`      // base function evaluated by authz.rego
+	Fn      string  `json:"fn"`      // base function the decision engine evaluates
 	Negated bool    `json:"negated"` // satisfied when no policy value matches
 	Type    KeyType `json:"type"`
 	Edition Edition `json:"edition"`

@@ -1,0 +1,109 @@
+package diff
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego"
+)
+
+// The rule codes of diff results (SARIF rule ids), one per kind.
+const (
+	CodeWiden    = "E-DIFF-WIDEN"
+	CodeUnproven = "E-DIFF-UNPROVEN"
+	CodeNarrow   = "I-DIFF-NARROW"
+	CodeNeutral  = "I-DIFF-NEUTRAL"
+)
+
+var kindRules = []struct {
+	kind             Kind
+	code, sev, title string
+}{
+	{KindWiden, CodeWiden, policy.SeverityError, "the change allows a request the old policies did not"},
+	{KindUnproven, CodeUnproven, policy.SeverityError, "changed, not provably narrower: a gate counts it as a widening"},
+	{KindNarrow, CodeNarrow, policy.SeverityInfo, "the change allows nothing new and denies (or may deny) what was allowed"},
+	{KindNeutral, CodeNeutral, policy.SeverityInfo, "written differently, decides every request as before"},
+}
+
+func ruleOf(k Kind) (code, sev string) {
+	for _, r := range kindRules {
+		if r.kind == k {
+			return r.code, r.sev
+		}
+	}
+	return CodeUnproven, policy.SeverityError
+}
+
+// anchor is where a change is shown: the new statement, or the old one when removed.
+func anchor(c Change) Origin {
+	if c.New != nil {
+		return c.New.Origin
+	}
+	if c.Old != nil {
+		return c.Old.Origin
+	}
+	return Origin{}
+}
+
+// message is the one-paragraph text of a change for annotations.
+func message(c Change) string {
+	who := ""
+	if c.Principal != "" {
+		who = "principal " + c.Principal + ": "
+	}
+	return fmt.Sprintf("%s%s %s: %s", who, c.What, where(c), c.Reason)
+}
+
+// WriteSARIF writes the statement changes as a SARIF 2.1.0 log, the format of
+// `imsguard lint --format sarif`: widenings and unproven changes are errors, the others
+// notes, each at the statement it concerns (the new one; the old one when removed).
+func (r *Report) WriteSARIF(w io.Writer, version string) error {
+	rules := make([]rego.SARIFRule, 0, len(kindRules))
+	for _, k := range kindRules {
+		rules = append(rules, rego.SARIFRule{ID: k.code, Short: k.title, Full: k.title + " (imsguard diff, kind " + string(k.kind) + ")",
+			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, Properties: map[string]string{"kind": string(k.kind)}})
+	}
+	results := make([]rego.SARIFResult, 0, len(r.Changes))
+	for _, c := range r.Changes {
+		code, sev := ruleOf(c.Kind)
+		at := anchor(c)
+		results = append(results, rego.SARIFResult{RuleID: code, Severity: sev, Message: message(c), File: at.File,
+			Line: max(at.Line, 1), Column: max(at.Column, 1), Pointer: at.Pointer})
+	}
+	return rego.WriteSARIF(w, version, rules, results)
+}
+
+// WriteGitHub writes one GitHub Actions workflow command per statement change
+// (::error for widenings and unproven changes, ::notice for the others), so the reason
+// shows on the pull request without code scanning, then the summary as a notice.
+func (r *Report) WriteGitHub(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range r.Changes {
+		level := "notice"
+		if c.Kind.Widens() {
+			level = "error"
+		}
+		at := anchor(c)
+		fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, ghProperty(at.File), max(at.Line, 1), max(at.Column, 1),
+			ghProperty("imsguard diff: "+string(c.Kind)), ghData(message(c)))
+	}
+	level := "notice"
+	if r.Summary.FailsGate {
+		level = "error"
+	}
+	fmt.Fprintf(&b, "::%s title=imsguard diff::%s\n", level, ghData(r.Summary.text(len(r.Changes))))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ghData escapes a workflow command's message.
+func ghData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// ghProperty escapes a workflow command's property value.
+func ghProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
