@@ -245,7 +245,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	var und []toml.Key
 	for _, k := range md.Undecoded() {
-		// [lint] belongs to the linter (rego.LoadLintConfig reads it strictly); one
+		// [lint] belongs to the linter (lint.LoadConfig reads it strictly); one
 		// imsguard.toml can serve `imsguard lint` and `imsguard proxy`.
 		if len(k) > 0 && k[0] == "lint" {
 			continue

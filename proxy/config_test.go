@@ -14,7 +14,7 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 const minimalConfig = `upstream = "https://ims.example"
@@ -178,7 +178,7 @@ projects = ["ae-ad-1_dev"]
 	t.Run("engine refuses", func(t *testing.T) {
 		write("conf/extra/dev.json", adminPolicy)
 		l2 := *l
-		l2.NewDecider = func(context.Context, *actions.Catalog, []rego.Attachment, rego.Options) (Decider, error) {
+		l2.NewDecider = func(context.Context, *actions.Catalog, []authz.Attachment, authz.Options) (Decider, error) {
 			return nil, errors.New("nope")
 		}
 		_, err := l2.Load(context.Background())

@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // record collects what the decision log says about one request. Tokens, keys, signatures
@@ -29,8 +29,8 @@ type record struct {
 	decision           string  // Allow | ExplicitDeny | ImplicitDeny | Deny (denied before the engine)
 	reason             string  // why not allowed (reasons*), empty when allowed
 	denied             []string
-	matched            []string              // statements that matched, when not from a decision
-	decided            []rego.ActionDecision // the engine's per-action decisions (matched statements)
+	matched            []string               // statements that matched, when not from a decision
+	decided            []authz.ActionDecision // the engine's per-action decisions (matched statements)
 	cached             bool
 	errMsg             string
 	enforced           bool
@@ -44,7 +44,7 @@ type record struct {
 
 // appendMatched appends the statements that matched as JSON strings
 // "action=policy#statement:Effect", rendered straight from the decision.
-func appendMatched(b []byte, decided []rego.ActionDecision) []byte {
+func appendMatched(b []byte, decided []authz.ActionDecision) []byte {
 	b = append(b, `,"matched":[`...)
 	first := true
 	for _, a := range decided {
@@ -60,10 +60,10 @@ func appendMatched(b []byte, decided []rego.ActionDecision) []byte {
 }
 
 // deniedActions lists the actions that were not allowed.
-func deniedActions(d rego.Decision) []string {
+func deniedActions(d authz.Decision) []string {
 	var out []string
 	for _, a := range d.Actions {
-		if a.Effect != rego.Allow {
+		if a.Effect != authz.Allow {
 			out = append(out, a.Action)
 		}
 	}

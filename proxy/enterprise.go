@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/actions"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // epFacts are the enterprise projects a request was decided in, for the decision log and
@@ -58,7 +58,7 @@ func (f epFacts) logValues() []string {
 // the request and applies every enterprise-project Deny. Images are looked up only when
 // the decision without their enterprise project is not already an Allow (which no
 // enterprise project could turn into a deny).
-func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.Result, in rego.Input, bb *bodyBuffer) (rego.Decision, epFacts, *denial, error) {
+func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.Result, in authz.Input, bb *bodyBuffer) (authz.Decision, epFacts, *denial, error) {
 	if !res.API.EnterpriseProject || len(p.scopedEPs) == 0 {
 		d, err := p.decider.Decide(ctx, in)
 		return d, epFacts{}, nil, err
@@ -67,18 +67,18 @@ func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.
 	if res.API.EPNeedsBody() {
 		b, d := bb.get()
 		if d != nil {
-			return rego.Decision{}, epFacts{}, d, nil
+			return authz.Decision{}, epFacts{}, d, nil
 		}
 		body = b
 	}
 	facts, err := res.EnterpriseProjectFacts(body)
 	if err != nil {
-		return rego.Decision{}, epFacts{}, &denial{status: http.StatusBadRequest, reason: reasonBody,
+		return authz.Decision{}, epFacts{}, &denial{status: http.StatusBadRequest, reason: reasonBody,
 			msg: "the enterprise project of the request cannot be read from its body: " + err.Error(), err: err}, nil
 	}
 	ef := epFacts{facts: facts, scoped: p.scopedEPs}
 	dec, err := decideFacts(ctx, p.decider, in, facts)
-	if err != nil || dec.Effect == rego.Allow {
+	if err != nil || dec.Effect == authz.Allow {
 		return dec, ef, nil, err
 	}
 	looked := false
@@ -107,12 +107,12 @@ func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.
 
 // decideFacts decides in once per fact (no fact: once with the enterprise project
 // unknown) and returns the most restrictive decision.
-func decideFacts(ctx context.Context, dc Decider, in rego.Input, facts []actions.EPFact) (rego.Decision, error) {
+func decideFacts(ctx context.Context, dc Decider, in authz.Input, facts []actions.EPFact) (authz.Decision, error) {
 	if len(facts) == 0 {
 		in.EnterpriseProjectUnknown = true
 		return dc.Decide(ctx, in)
 	}
-	var worst rego.Decision
+	var worst authz.Decision
 	cached := true
 	for i, f := range facts {
 		x := in
@@ -136,13 +136,13 @@ func decideFacts(ctx context.Context, dc Decider, in rego.Input, facts []actions
 
 // severity orders effects: Allow < ImplicitDeny < ExplicitDeny; anything else is the most
 // severe (fail closed).
-func severity(e rego.Effect) int {
+func severity(e authz.Effect) int {
 	switch e {
-	case rego.Allow:
+	case authz.Allow:
 		return 0
-	case rego.ImplicitDeny:
+	case authz.ImplicitDeny:
 		return 1
-	case rego.ExplicitDeny:
+	case authz.ExplicitDeny:
 		return 2
 	}
 	return 3

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/imsguard/imsguard/actions"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // ServeHTTP decides one request with the snapshot in use when it arrived, then forwards it
@@ -151,11 +151,11 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	}
 	rec.actions = res.Actions
 	if len(res.Actions) == 0 {
-		rec.decision = string(rego.Allow) // the API requires no IAM action
+		rec.decision = string(authz.Allow) // the API requires no IAM action
 		return nil
 	}
 
-	in := rego.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project,
+	in := authz.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project,
 		Context: id.conditionContext(srv.clock.currentTime(now), fw.sourceIP)}
 	if res.Query != "" {
 		in.URL += "?" + res.Query
@@ -175,7 +175,7 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	rec.decision = string(dec.Effect)
 	rec.decided = dec.Actions
 	rec.cached = dec.Cached
-	if dec.Effect != rego.Allow {
+	if dec.Effect != authz.Allow {
 		denied := deniedActions(dec)
 		if len(denied) == 0 {
 			denied = res.Actions // fail closed: an odd decision denies everything

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/lint"
 )
 
 // RegoLinter adapts the Rego lint engine to a Linter: any error-severity finding that is
@@ -15,7 +15,7 @@ import (
 // DefaultLinter. cfg (may be nil) is the [lint] table of the configuration file: its
 // severity overrides, disabled codes and suppressions apply as in `imsguard lint`. ctx
 // bounds every lint run.
-func RegoLinter(ctx context.Context, l *rego.Linter, cfg *rego.LintConfig) Linter {
+func RegoLinter(ctx context.Context, l *lint.Linter, cfg *lint.Config) Linter {
 	return func(files []*policy.File) error {
 		if err := DefaultLinter(files); err != nil {
 			return err

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/lint"
 )
 
 func TestRegoLinter(t *testing.T) {
 	ctx := context.Background()
-	lt, err := rego.NewLinter(ctx, testCatalog(t), rego.LintOptions{})
+	lt, err := lint.New(ctx, testCatalog(t), lint.Options{})
 	require.NoError(t, err)
 	lint := RegoLinter(ctx, lt, nil)
 
@@ -64,9 +64,9 @@ disable = ["I-BROAD-ALLOW"]
 code = "E-ACTION-FORMAT"
 reason = "test fixture"
 `), 0o600))
-	lc, err := rego.LoadLintConfig(cfgPath)
+	lc, err := lint.LoadConfig(cfgPath)
 	require.NoError(t, err)
-	lt, err := rego.NewLinter(ctx, testCatalog(t), lc.Options())
+	lt, err := lint.New(ctx, testCatalog(t), lc.Options())
 	require.NoError(t, err)
 	bad := policy.Parse("bad.json", []byte(`{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images"]}]}`))
 	require.Error(t, RegoLinter(ctx, lt, nil)([]*policy.File{bad}), "without the table the finding blocks")

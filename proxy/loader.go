@@ -12,7 +12,7 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // Linter checks parsed policy files before they are compiled; any error blocks the load.
@@ -22,7 +22,7 @@ type Linter func(files []*policy.File) error
 
 // DeciderFactory compiles one principal's attachments into a Decider. NewEngine (the Rego
 // engine) is the default.
-type DeciderFactory func(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error)
+type DeciderFactory func(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error)
 
 // ErrPolicyLint is wrapped by load errors caused by policy lint errors.
 var ErrPolicyLint = errors.New("policy lint failed")
@@ -54,13 +54,13 @@ func DefaultLinter(files []*policy.File) error {
 
 // NewEngine is the DeciderFactory of the Rego engine. It compiles the Rego each time;
 // a Loader without NewDecider compiles it once and reuses it for every principal and reload.
-func NewEngine(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error) {
-	return rego.New(ctx, cat, atts, opts)
+func NewEngine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
+	return authz.New(ctx, cat, atts, opts)
 }
 
 // engine is the default DeciderFactory: with Runtime set, the compiled Rego is shared by
 // every principal and every reload, so a reload only digests policies.
-func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []rego.Attachment, opts rego.Options) (Decider, error) {
+func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
 	if l.Runtime == nil {
 		return NewEngine(ctx, cat, atts, opts)
 	}
@@ -87,9 +87,9 @@ type Loader struct {
 	NewDecider DeciderFactory
 	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// Runtime is the compiled decision Rego (rego.Prepare) shared by every engine the
+	// Runtime is the compiled decision Rego (authz.Prepare) shared by every engine the
 	// loader builds; nil compiles it for each engine.
-	Runtime *rego.Runtime
+	Runtime *authz.Runtime
 }
 
 // maxReadAttempts bounds how often Load re-reads files that change under it.
@@ -205,7 +205,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	if err := l.secrets(s, cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src.name(), err)
 	}
-	opts := rego.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
+	opts := authz.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
 	factory := l.NewDecider
 	if factory == nil {
 		factory = l.engine
@@ -241,10 +241,10 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 }
 
 // scopedEPs collects the enterprise projects attachments are scoped to.
-func scopedEPs(atts []rego.Attachment) map[string]bool {
+func scopedEPs(atts []authz.Attachment) map[string]bool {
 	out := map[string]bool{}
 	for _, a := range atts {
-		if a.Scope.Kind == rego.ScopeEnterpriseProject {
+		if a.Scope.Kind == authz.ScopeEnterpriseProject {
 			for _, ep := range a.Scope.EnterpriseProjects {
 				out[ep] = true
 			}
@@ -255,7 +255,7 @@ func scopedEPs(atts []rego.Attachment) map[string]bool {
 
 // warmProjects lists the projects whose decisions the engine pre-computes at load: the
 // configured project and every project an attachment is scoped to.
-func warmProjects(project string, atts []rego.Attachment) []string {
+func warmProjects(project string, atts []authz.Attachment) []string {
 	var out []string
 	add := func(p string) {
 		if p != "" && !slices.Contains(out, p) {
@@ -304,24 +304,24 @@ func (l *Loader) secrets(s *Snapshot, cfg *Config) error {
 }
 
 // attachments turns a principal's policy paths into engine attachments, one per document.
-func attachments(src source, pc PrincipalConfig, loaded map[string][]*policy.File) []rego.Attachment {
-	var out []rego.Attachment
-	add := func(p string, scope rego.Scope) {
+func attachments(src source, pc PrincipalConfig, loaded map[string][]*policy.File) []authz.Attachment {
+	var out []authz.Attachment
+	add := func(p string, scope authz.Scope) {
 		for _, f := range loaded[src.resolve(p)] {
 			for i, d := range f.Documents {
 				name := src.display(f.Name)
 				if len(f.Documents) > 1 {
 					name = fmt.Sprintf("%s[%d]", name, i)
 				}
-				out = append(out, rego.Attachment{Name: name, Document: d, Scope: scope})
+				out = append(out, authz.Attachment{Name: name, Document: d, Scope: scope})
 			}
 		}
 	}
 	for _, p := range pc.Policies {
-		add(p, rego.Scope{Kind: rego.ScopeAllProjects})
+		add(p, authz.Scope{Kind: authz.ScopeAllProjects})
 	}
 	for _, a := range pc.Attachments {
-		add(a.Policy, rego.Scope{Kind: rego.ScopeKind(a.Scope), Projects: a.Projects, EnterpriseProjects: a.EnterpriseProjects})
+		add(a.Policy, authz.Scope{Kind: authz.ScopeKind(a.Scope), Projects: a.Projects, EnterpriseProjects: a.EnterpriseProjects})
 	}
 	return out
 }

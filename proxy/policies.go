@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // PrincipalPolicies is one principal of a configuration and what its requests are
@@ -16,7 +16,7 @@ type PrincipalPolicies struct {
 	Name string
 	// Attachments are the principal's policy documents with their scopes, named by their
 	// path relative to the configuration's folder, exactly as the proxy attaches them.
-	Attachments []rego.Attachment
+	Attachments []authz.Attachment
 	// Identities say who is this principal: "user NAME", "access key AKxx**** #hash"
 	// (redacted, with a digest that tells keys apart), and "requests without a
 	// credential" for the default principal.

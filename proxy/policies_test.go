@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 func TestConfigPolicies(t *testing.T) {
@@ -24,8 +24,8 @@ func TestConfigPolicies(t *testing.T) {
 	assert.Equal(t, []string{"user acme/alice", "user acme/bob"}, platform.Identities)
 	require.Len(t, platform.Attachments, 2)
 	assert.Equal(t, "policies/ims-readonly.json", platform.Attachments[0].Name)
-	assert.Equal(t, rego.Scope{Kind: rego.ScopeAllProjects}, platform.Attachments[0].Scope)
-	assert.Equal(t, rego.Scope{Kind: rego.ScopeProject, Projects: []string{"ae-ad-1_dev"}}, platform.Attachments[1].Scope)
+	assert.Equal(t, authz.Scope{Kind: authz.ScopeAllProjects}, platform.Attachments[0].Scope)
+	assert.Equal(t, authz.Scope{Kind: authz.ScopeProject, Projects: []string{"ae-ad-1_dev"}}, platform.Attachments[1].Scope)
 
 	_, _, err = ConfigPolicies(filepath.Join("..", "testdata", "proxy", "missing.toml"))
 	require.Error(t, err)

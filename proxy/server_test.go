@@ -18,41 +18,41 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/proxy/stub"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // fakeDecider records inputs and answers with a fixed decision or error.
 type fakeDecider struct {
 	mu     sync.Mutex
-	inputs []rego.Input
-	effect rego.Effect
+	inputs []authz.Input
+	effect authz.Effect
 	err    error
 	delay  time.Duration
 }
 
-func (f *fakeDecider) Decide(_ context.Context, in rego.Input) (rego.Decision, error) {
+func (f *fakeDecider) Decide(_ context.Context, in authz.Input) (authz.Decision, error) {
 	time.Sleep(f.delay)
 	f.mu.Lock()
 	f.inputs = append(f.inputs, in)
 	f.mu.Unlock()
 	if f.err != nil {
-		return rego.Decision{Effect: rego.ImplicitDeny}, f.err
+		return authz.Decision{Effect: authz.ImplicitDeny}, f.err
 	}
-	d := rego.Decision{Effect: f.effect}
+	d := authz.Decision{Effect: f.effect}
 	for _, a := range in.Actions {
-		d.Actions = append(d.Actions, rego.ActionDecision{Action: a, Effect: f.effect})
+		d.Actions = append(d.Actions, authz.ActionDecision{Action: a, Effect: f.effect})
 	}
 	return d, nil
 }
 
-func (f *fakeDecider) last() rego.Input {
+func (f *fakeDecider) last() authz.Input {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.inputs[len(f.inputs)-1]
 }
 
 func fakeFactory(f *fakeDecider) DeciderFactory {
-	return func(context.Context, *actions.Catalog, []rego.Attachment, rego.Options) (Decider, error) {
+	return func(context.Context, *actions.Catalog, []authz.Attachment, authz.Options) (Decider, error) {
 		return f, nil
 	}
 }
@@ -71,7 +71,7 @@ func TestEngineErrorDenies(t *testing.T) {
 }
 
 func TestSlowDecisionDenies(t *testing.T) {
-	f := &fakeDecider{effect: rego.Allow, delay: 300 * time.Millisecond}
+	f := &fakeDecider{effect: authz.Allow, delay: 300 * time.Millisecond}
 	cfg := strings.Replace(baseConfig, `upstream_response_header = "2s"`, "upstream_response_header = \"2s\"\ndecision = \"100ms\"", 1)
 	e := newEnv(t, cfg, nil, withDecider(fakeFactory(f)))
 	resp, data := e.do(t, "GET", "/v2/images", nil, nil)
@@ -81,7 +81,7 @@ func TestSlowDecisionDenies(t *testing.T) {
 }
 
 func TestDecisionInput(t *testing.T) {
-	f := &fakeDecider{effect: rego.Allow}
+	f := &fakeDecider{effect: authz.Allow}
 	cfg := strings.Replace(baseConfig, `users = ["alice"]
 policies = ["policies/readonly.json"]`, `users = ["alice"]
 policies = ["policies/readonly.json"]

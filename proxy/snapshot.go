@@ -7,14 +7,14 @@ import (
 	"net/url"
 
 	"github.com/imsguard/imsguard/actions"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
-// Decider decides one authorization request; *rego.Engine implements it. Implementations
+// Decider decides one authorization request; *authz.Engine implements it. Implementations
 // must be safe for concurrent use and must return an error (never a silent allow) when they
 // cannot decide.
 type Decider interface {
-	Decide(ctx context.Context, in rego.Input) (rego.Decision, error)
+	Decide(ctx context.Context, in authz.Input) (authz.Decision, error)
 }
 
 // Principal is one configured caller with its compiled policy set.
@@ -22,7 +22,7 @@ type Principal struct {
 	// Name is the configured name.
 	Name string
 	// Attachments are the policy attachments the engine was built from.
-	Attachments []rego.Attachment
+	Attachments []authz.Attachment
 
 	decider Decider
 	signer  *upstreamCred // signs credential-less requests upstream, or nil

@@ -11,8 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imsguard/imsguard/proxy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 	"github.com/imsguard/imsguard/rego/diff"
+	"github.com/imsguard/imsguard/rego/opa"
 )
 
 // diffOptions are the flags of `imsguard diff`.
@@ -81,7 +82,7 @@ func runDiff(cmd *cobra.Command, g *globalOptions, o *diffOptions, args []string
 		if cmd.Flags().Changed("scope") {
 			return usageError("give --scope or --enterprise-project, not both")
 		}
-		sc = rego.Scope{Kind: rego.ScopeEnterpriseProject, EnterpriseProjects: []string{o.enterpriseProject}}
+		sc = authz.Scope{Kind: authz.ScopeEnterpriseProject, EnterpriseProjects: []string{o.enterpriseProject}}
 	}
 	cat, err := g.loadCatalog()
 	if err != nil {
@@ -109,7 +110,7 @@ func runDiff(cmd *cobra.Command, g *globalOptions, o *diffOptions, args []string
 			return usageError("compare a configuration with a configuration: %s is an imsguard.toml, %s holds policy files", args[i], args[1-i])
 		}
 	}
-	defer rego.BatchGC()()
+	defer opa.BatchGC()()
 	r, err := diff.Compare(cmd.Context(), cat, sides[0], sides[1], opts)
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%w (run imsguard lint on the policies, or pass --lenient)", err)}
@@ -125,7 +126,7 @@ func runDiff(cmd *cobra.Command, g *globalOptions, o *diffOptions, args []string
 
 // loadSide reads one side: an imsguard.toml (its principals, scopes and engine options)
 // or policy paths attached in sc. A configuration that does not exist is no policies.
-func (o *diffOptions) loadSide(cmd *cobra.Command, arg string, sc rego.Scope) (diff.Side, *proxy.Config, error) {
+func (o *diffOptions) loadSide(cmd *cobra.Command, arg string, sc authz.Scope) (diff.Side, *proxy.Config, error) {
 	if !strings.HasSuffix(arg, ".toml") {
 		side, err := diff.LoadPolicies([]string{arg}, cmd.InOrStdin(), sc)
 		side.AbsentNegated = o.absentNegated

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 type evalOptions struct {
@@ -65,7 +65,7 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 			if err != nil {
 				return err
 			}
-			eng, err := rego.New(cmd.Context(), cat, ef.Attachments, rego.Options{AbsentNegated: o.absentNegated, Lenient: o.lenient, CacheSize: -1})
+			eng, err := authz.New(cmd.Context(), cat, ef.Attachments, authz.Options{AbsentNegated: o.absentNegated, Lenient: o.lenient, CacheSize: -1})
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)}
 			}
@@ -77,7 +77,7 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 			if err := writeDecision(cmd.OutOrStdout(), o.format, d); err != nil {
 				return err
 			}
-			if d.Effect != rego.Allow {
+			if d.Effect != authz.Allow {
 				return negative()
 			}
 			return nil
@@ -100,13 +100,13 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 }
 
 // request builds the eval request from --input or from the shorthand flags.
-func (o *evalOptions) request(stdin io.Reader) (*rego.EvalFile, error) {
+func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 	short := len(o.policies) > 0 || o.action != "" || o.method != "" || o.url != "" || o.body != ""
 	if o.input != "" {
 		if short {
 			return nil, usageError("--input cannot be combined with --policy/--action/--method/--url/--body")
 		}
-		ef, err := rego.LoadEvalFile(o.input)
+		ef, err := authz.LoadEvalFile(o.input)
 		if err != nil {
 			return nil, &exitError{code: 2, err: err}
 		}
@@ -121,7 +121,7 @@ func (o *evalOptions) request(stdin io.Reader) (*rego.EvalFile, error) {
 	if (o.action == "") == (o.method == "") || (o.method != "") != (o.url != "") {
 		return nil, usageError("give either --action, or --method with --url")
 	}
-	ef := &rego.EvalFile{Input: rego.Input{
+	ef := &authz.EvalFile{Input: authz.Input{
 		Action: o.action, Method: strings.ToUpper(o.method), URL: o.url,
 		Project: o.project, EnterpriseProjectID: o.ep, Context: map[string][]string{}, Explain: true,
 	}}
@@ -138,10 +138,10 @@ func (o *evalOptions) request(stdin io.Reader) (*rego.EvalFile, error) {
 	}
 	for _, f := range files {
 		for _, d := range f.Documents {
-			ef.Attachments = append(ef.Attachments, rego.Attachment{Name: f.Name, Document: d, Scope: rego.Scope{Kind: rego.ScopeAllProjects}})
+			ef.Attachments = append(ef.Attachments, authz.Attachment{Name: f.Name, Document: d, Scope: authz.Scope{Kind: authz.ScopeAllProjects}})
 		}
 		if len(f.Documents) == 0 {
-			if _, err := rego.SingleDocument(f); err != nil {
+			if _, err := authz.SingleDocument(f); err != nil {
 				return nil, &exitError{code: 2, err: err}
 			}
 		}
@@ -176,15 +176,15 @@ func addContext(ctx map[string][]string, pairs []string) error {
 
 // decisionJSON is the JSON contract of `imsguard eval`.
 type decisionJSON struct {
-	Decision    rego.Effect           `json:"decision"`
-	API         *apiJSON              `json:"api,omitempty"`
-	Actions     []rego.ActionDecision `json:"actions"`
-	Skipped     []rego.Skip           `json:"skipped"`
-	MissingKeys []string              `json:"missing_context_keys"`
-	Notes       []string              `json:"notes"`
+	Decision    authz.Effect           `json:"decision"`
+	API         *apiJSON               `json:"api,omitempty"`
+	Actions     []authz.ActionDecision `json:"actions"`
+	Skipped     []authz.Skip           `json:"skipped"`
+	MissingKeys []string               `json:"missing_context_keys"`
+	Notes       []string               `json:"notes"`
 }
 
-func writeDecision(w io.Writer, format string, d rego.Decision) error {
+func writeDecision(w io.Writer, format string, d authz.Decision) error {
 	if format == "json" {
 		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes)}
 		if a := d.API; a != nil {
@@ -221,9 +221,9 @@ func writeDecision(w io.Writer, format string, d rego.Decision) error {
 	return tw.Flush()
 }
 
-func nonNilSkips(s []rego.Skip) []rego.Skip {
+func nonNilSkips(s []authz.Skip) []authz.Skip {
 	if s == nil {
-		return []rego.Skip{}
+		return []authz.Skip{}
 	}
 	return s
 }

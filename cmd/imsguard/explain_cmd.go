@@ -4,7 +4,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/explain"
+	"github.com/imsguard/imsguard/rego/opa"
 )
 
 // explainOptions are the flags of `imsguard explain`.
@@ -23,8 +24,8 @@ func (o *explainOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.lenient, "lenient", false, "evaluate documents IAM would reject (fail-safe) instead of refusing them")
 }
 
-func (o *explainOptions) explainOpts() rego.ExplainOptions {
-	return rego.ExplainOptions{Project: o.project, EnterpriseProject: o.enterpriseProject, Lenient: o.lenient}
+func (o *explainOptions) explainOpts() explain.Options {
+	return explain.Options{Project: o.project, EnterpriseProject: o.enterpriseProject, Lenient: o.lenient}
 }
 
 func newExplainCmd(g *globalOptions) *cobra.Command {
@@ -60,7 +61,7 @@ Exit status: 0 explained, 2 usage, input or evaluation error.`,
 }
 
 // explainPolicies loads policy paths and explains them.
-func explainPolicies(cmd *cobra.Command, g *globalOptions, o *explainOptions, paths []string) (*rego.Explanation, error) {
+func explainPolicies(cmd *cobra.Command, g *globalOptions, o *explainOptions, paths []string) (*explain.Explanation, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return nil, err
@@ -69,10 +70,10 @@ func explainPolicies(cmd *cobra.Command, g *globalOptions, o *explainOptions, pa
 	if err != nil {
 		return nil, err
 	}
-	atts, err := rego.Attach(files, o.enterpriseProject)
+	atts, err := explain.Attach(files, o.enterpriseProject)
 	if err != nil {
 		return nil, err
 	}
-	defer rego.BatchGC()()
-	return rego.Explain(cmd.Context(), cat, atts, o.explainOpts())
+	defer opa.BatchGC()()
+	return explain.Run(cmd.Context(), cat, atts, o.explainOpts())
 }

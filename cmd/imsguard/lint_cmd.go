@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/lint"
+	"github.com/imsguard/imsguard/rego/opa"
 )
 
 // lintOptions are the flags of `imsguard lint`.
@@ -72,16 +73,16 @@ func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string
 		return &exitError{code: 2, err: err}
 	}
 	o.merge(cmd, cfg)
-	if _, err := rego.FailLevel(o.failOn); err != nil {
+	if _, err := lint.FailLevel(o.failOn); err != nil {
 		return usageError("--fail-on: %v", err)
 	}
 	cat, err := g.loadCatalog()
 	if err != nil {
 		return err
 	}
-	defer rego.BatchGC()()
+	defer opa.BatchGC()()
 	ctx := cmd.Context()
-	linter, err := rego.NewLinter(ctx, cat, cfg.Options())
+	linter, err := lint.New(ctx, cat, cfg.Options())
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -109,25 +110,25 @@ func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string
 }
 
 // loadConfig reads --config, or imsguard.toml found upwards from the working directory.
-func (o *lintOptions) loadConfig() (*rego.LintConfig, error) {
+func (o *lintOptions) loadConfig() (*lint.Config, error) {
 	path := o.config
 	if path == "" && !o.noConfig {
 		wd, err := os.Getwd()
 		if err != nil {
 			return nil, fmt.Errorf("find configuration: %w", err)
 		}
-		if path, err = rego.FindLintConfig(wd); err != nil {
+		if path, err = lint.FindConfig(wd); err != nil {
 			return nil, err
 		}
 	}
 	if path == "" {
-		return &rego.LintConfig{}, nil
+		return &lint.Config{}, nil
 	}
-	return rego.LoadLintConfig(path)
+	return lint.LoadConfig(path)
 }
 
 // merge lets the flags override the configuration.
-func (o *lintOptions) merge(cmd *cobra.Command, cfg *rego.LintConfig) {
+func (o *lintOptions) merge(cmd *cobra.Command, cfg *lint.Config) {
 	set := func(flag string, dst *string, v string) {
 		if cmd.Flags().Changed(flag) {
 			*dst = v
@@ -142,7 +143,7 @@ func (o *lintOptions) merge(cmd *cobra.Command, cfg *rego.LintConfig) {
 	cfg.Rules = append(cfg.Rules, o.rules...)
 }
 
-func writeLintReport(w io.Writer, format string, r *rego.LintReport, l *rego.Linter) error {
+func writeLintReport(w io.Writer, format string, r *lint.Report, l *lint.Linter) error {
 	switch format {
 	case "json":
 		return r.WriteJSON(w)
@@ -153,7 +154,7 @@ func writeLintReport(w io.Writer, format string, r *rego.LintReport, l *rego.Lin
 	}
 }
 
-func writeRules(w io.Writer, format string, rules []rego.RuleInfo) error {
+func writeRules(w io.Writer, format string, rules []lint.RuleInfo) error {
 	if format == "json" {
 		return writeJSON(w, rules)
 	}

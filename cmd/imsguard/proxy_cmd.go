@@ -15,7 +15,8 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/proxy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/lint"
 )
 
 type proxyOptions struct {
@@ -80,14 +81,14 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 	if err != nil {
 		return nil, err
 	}
-	rt, err := rego.Prepare(ctx)
+	rt, err := authz.Prepare(ctx)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	linters := &linterCache{ctx: ctx, cat: cat, byOptions: map[string]*rego.Linter{}}
+	linters := &linterCache{ctx: ctx, cat: cat, byOptions: map[string]*lint.Linter{}}
 	// Build the default linter now: a broken rule set is an internal error (exit 2), not
 	// a configuration error found on the first load.
-	if _, err := linters.get(rego.LintOptions{}); err != nil {
+	if _, err := linters.get(lint.Options{}); err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
 	return &proxy.Loader{ConfigPath: config, Catalog: cat, LinterFor: linters.linterFor, Runtime: rt}, nil
@@ -100,17 +101,17 @@ type linterCache struct {
 	ctx       context.Context
 	cat       *actions.Catalog
 	mu        sync.Mutex
-	byOptions map[string]*rego.Linter
+	byOptions map[string]*lint.Linter
 }
 
-func (c *linterCache) get(opts rego.LintOptions) (*rego.Linter, error) {
+func (c *linterCache) get(opts lint.Options) (*lint.Linter, error) {
 	key := fmt.Sprintf("%#v", opts)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l := c.byOptions[key]; l != nil {
 		return l, nil
 	}
-	l, err := rego.NewLinter(c.ctx, c.cat, opts)
+	l, err := lint.New(c.ctx, c.cat, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (c *linterCache) get(opts rego.LintOptions) (*rego.Linter, error) {
 // linterFor is the proxy.Loader's LinterFor: the [lint] table of the configuration text,
 // validated as `imsguard lint` validates it.
 func (c *linterCache) linterFor(name string, data []byte) (proxy.Linter, error) {
-	lc, err := rego.ParseLintConfig(name, data)
+	lc, err := lint.ParseConfig(name, data)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +169,7 @@ func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 // on one line.
 func configError(err error) error {
 	code := 2
-	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, rego.ErrLintConfig) || isPolicyError(err) {
+	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, lint.ErrConfig) || isPolicyError(err) {
 		code = 1
 	}
 	return &exitError{code: code, err: oneLine(err)}
@@ -201,5 +202,5 @@ func (e *flatError) Error() string { return e.msg }
 func (e *flatError) Unwrap() error { return e.err }
 
 func isPolicyError(err error) bool {
-	return errors.Is(err, rego.ErrInvalidPolicy) || errors.Is(err, rego.ErrInvalidScope)
+	return errors.Is(err, authz.ErrInvalidPolicy) || errors.Is(err, authz.ErrInvalidScope)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/proxy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/lint"
 )
 
 func TestProxyCommandUsage(t *testing.T) {
@@ -88,5 +88,5 @@ policies = ["copy.json"]
 	write("imsguard.toml", cfg("[lint.severity]\nNO-SUCH-CODE = \"error\"\n"))
 	err = srv.Reload(ctx)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, rego.ErrLintConfig, "an invalid [lint] table is a configuration error")
+	assert.ErrorIs(t, err, lint.ErrConfig, "an invalid [lint] table is a configuration error")
 }

@@ -4,7 +4,7 @@ import (
 	"strconv"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // Kind is what a change does to access.
@@ -44,8 +44,8 @@ type verdict struct {
 	grows   bool     // the piece may let more through (towards the side asked about)
 	proven  bool     // grows is proven: witness holds a request
 	witness *Request // a request the target side allows and the other did not
-	before  rego.Effect
-	after   rego.Effect
+	before  authz.Effect
+	after   authz.Effect
 	why     string
 }
 
@@ -158,19 +158,19 @@ func (pr pair) denyShrinks(d *stmt, p string) verdict {
 // search looks for a request inside the piece that the to-side allows and the from-side
 // did not; without one the piece may still grow (not proven either way).
 func (pr pair) search(s *stmt, p, why string) verdict {
-	var before rego.Effect
+	var before authz.Effect
 	r, ok := pr.sp.find(s, p, func(r Request) bool {
-		if pr.to.decide(r) != rego.Allow {
+		if pr.to.decide(r) != authz.Allow {
 			return false
 		}
 		before = pr.from.decide(r)
-		return before != rego.Allow
+		return before != authz.Allow
 	})
 	if !ok {
 		return verdict{grows: true, why: why + "; no counterexample found either"}
 	}
 	r = pr.sp.spelled(r)
-	return verdict{grows: true, proven: true, witness: &r, before: before, after: rego.Allow}
+	return verdict{grows: true, proven: true, witness: &r, before: before, after: authz.Allow}
 }
 
 // within reports whether piece (s, p) provably lies inside statement t: scope, action

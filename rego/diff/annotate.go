@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/report"
 )
 
 // The rule codes of diff results (SARIF rule ids), one per kind.
@@ -60,19 +60,19 @@ func message(c Change) string {
 // `imsguard lint --format sarif`: widenings and unproven changes are errors, the others
 // notes, each at the statement it concerns (the new one; the old one when removed).
 func (r *Report) WriteSARIF(w io.Writer, version string) error {
-	rules := make([]rego.SARIFRule, 0, len(kindRules))
+	rules := make([]report.Rule, 0, len(kindRules))
 	for _, k := range kindRules {
-		rules = append(rules, rego.SARIFRule{ID: k.code, Short: k.title, Full: k.title + " (imsguard diff, kind " + string(k.kind) + ")",
+		rules = append(rules, report.Rule{ID: k.code, Short: k.title, Full: k.title + " (imsguard diff, kind " + string(k.kind) + ")",
 			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, Properties: map[string]string{"kind": string(k.kind)}})
 	}
-	results := make([]rego.SARIFResult, 0, len(r.Changes))
+	results := make([]report.Result, 0, len(r.Changes))
 	for _, c := range r.Changes {
 		code, sev := ruleOf(c.Kind)
 		at := anchor(c)
-		results = append(results, rego.SARIFResult{RuleID: code, Severity: sev, Message: message(c), File: at.File,
+		results = append(results, report.Result{RuleID: code, Severity: sev, Message: message(c), File: at.File,
 			Line: max(at.Line, 1), Column: max(at.Column, 1), Pointer: at.Pointer})
 	}
-	return rego.WriteSARIF(w, version, rules, results)
+	return report.WriteSARIF(w, version, rules, results)
 }
 
 // WriteGitHub writes one GitHub Actions workflow command per statement change

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/actions"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // unitChanges compares one unit (principal) of both sides.
@@ -191,7 +191,7 @@ func kindOf(ws, ns []verdict) (Kind, string, *Example) {
 	for _, v := range ns {
 		if v.proven {
 			// narrowing: the old side allowed it, the new does not
-			return KindNarrow, "denies a request the old policies allowed", &Example{Request: *v.witness, Old: rego.Allow, New: v.before}
+			return KindNarrow, "denies a request the old policies allowed", &Example{Request: *v.witness, Old: authz.Allow, New: v.before}
 		}
 	}
 	for _, v := range ns {

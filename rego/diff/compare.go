@@ -9,7 +9,8 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/explain"
 )
 
 // Options tune Compare.
@@ -23,9 +24,9 @@ type Options struct {
 	// Lenient evaluates documents IAM would reject, fail-safe, instead of refusing them;
 	// a change to such a document is reported as not provably narrower.
 	Lenient bool
-	// Runtime, when set, is the compiled authz queries (rego.Prepare) to reuse; nil
+	// Runtime, when set, is the compiled authz queries (authz.Prepare) to reuse; nil
 	// compiles them once per Compare.
-	Runtime *rego.Runtime
+	Runtime *authz.Runtime
 }
 
 // ErrCompare is wrapped by Compare errors about one side's policies.
@@ -33,7 +34,7 @@ var ErrCompare = errors.New("cannot compare the policies")
 
 // Compare works out what changes from the old side to the new one, principal by
 // principal (see the package documentation). Either side may be empty. Documents the
-// engine would refuse are errors (wrapping rego.ErrInvalidPolicy) unless opts.Lenient.
+// engine would refuse are errors (wrapping authz.ErrInvalidPolicy) unless opts.Lenient.
 func Compare(ctx context.Context, cat *actions.Catalog, old, cur Side, opts Options) (*Report, error) {
 	if cat == nil {
 		return nil, errors.New("compare: nil catalog")
@@ -42,7 +43,7 @@ func Compare(ctx context.Context, cat *actions.Catalog, old, cur Side, opts Opti
 		opts.Project = "ae-ad-1"
 	}
 	if opts.Runtime == nil {
-		rt, err := rego.Prepare(ctx)
+		rt, err := authz.Prepare(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -55,14 +56,14 @@ func Compare(ctx context.Context, cat *actions.Catalog, old, cur Side, opts Opti
 	}
 	for _, name := range unitNames(old, cur) {
 		oa, na := attachmentsOf(old, name), attachmentsOf(cur, name)
-		xo := rego.ExplainOptions{Project: opts.Project, EnterpriseProject: opts.EnterpriseProject, Lenient: opts.Lenient, Runtime: opts.Runtime}
+		xo := explain.Options{Project: opts.Project, EnterpriseProject: opts.EnterpriseProject, Lenient: opts.Lenient, Runtime: opts.Runtime}
 		xo.AbsentNegated = old.AbsentNegated
-		ox, err := rego.Explain(ctx, cat, oa, xo)
+		ox, err := explain.Run(ctx, cat, oa, xo)
 		if err != nil {
 			return nil, fmt.Errorf("%w: old policies%s: %w", ErrCompare, forUnit(name), err)
 		}
 		xo.AbsentNegated = cur.AbsentNegated
-		nx, err := rego.Explain(ctx, cat, na, xo)
+		nx, err := explain.Run(ctx, cat, na, xo)
 		if err != nil {
 			return nil, fmt.Errorf("%w: new policies%s: %w", ErrCompare, forUnit(name), err)
 		}
@@ -70,7 +71,7 @@ func Compare(ctx context.Context, cat *actions.Catalog, old, cur Side, opts Opti
 		nm := build(na, policy.PredicateOptions{AbsentNegated: cur.AbsentNegated})
 		changes := unitChanges(cat, name, om, nm, opts.Project)
 		r.Changes = append(r.Changes, changes...)
-		if d := rego.Diff(ox, nx); len(d.Changes) > 0 {
+		if d := explain.Compare(ox, nx); len(d.Changes) > 0 {
 			r.IMS = append(r.IMS, routeChanges(cat, name, d.Changes, changes))
 		}
 		if err := ctx.Err(); err != nil {
@@ -157,8 +158,8 @@ func unitNames(sides ...Side) []string {
 	return out
 }
 
-func attachmentsOf(s Side, name string) []rego.Attachment {
-	var out []rego.Attachment
+func attachmentsOf(s Side, name string) []authz.Attachment {
+	var out []authz.Attachment
 	for _, u := range s.Units {
 		if u.Name == name {
 			out = append(out, u.Attachments...)
@@ -175,12 +176,12 @@ func nonNil(s []string) []string {
 }
 
 // statusRank orders explain statuses from narrowest to widest.
-var statusRank = map[rego.Status]int{rego.StatusDenied: 0, rego.StatusConditional: 1, rego.StatusAllowed: 2}
+var statusRank = map[explain.Status]int{explain.StatusDenied: 0, explain.StatusConditional: 1, explain.StatusAllowed: 2}
 
 // routeChanges keeps the IMS route-level view, but a status that grows counts as a
 // widening only when a statement change may widen one of its actions: Conditional →
 // Allowed after a redundant conditional Allow is removed allows nothing new.
-func routeChanges(cat *actions.Catalog, name string, cs []rego.Change, stmts []Change) IMSChanges {
+func routeChanges(cat *actions.Catalog, name string, cs []explain.Change, stmts []Change) IMSChanges {
 	out := IMSChanges{Principal: name, Changes: cs}
 	for i := range out.Changes {
 		c := &out.Changes[i]

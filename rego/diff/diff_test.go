@@ -12,7 +12,7 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 func testCatalog(t testing.TB) *actions.Catalog {
@@ -25,10 +25,10 @@ func testCatalog(t testing.TB) *actions.Catalog {
 // sideOf attaches the documents (file name → JSON text) to all projects.
 func sideOf(t testing.TB, files map[string]string) Side {
 	t.Helper()
-	return scopedSide(t, rego.Scope{Kind: rego.ScopeAllProjects}, files)
+	return scopedSide(t, authz.Scope{Kind: authz.ScopeAllProjects}, files)
 }
 
-func scopedSide(t testing.TB, sc rego.Scope, files map[string]string) Side {
+func scopedSide(t testing.TB, sc authz.Scope, files map[string]string) Side {
 	t.Helper()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -41,7 +41,7 @@ func scopedSide(t testing.TB, sc rego.Scope, files map[string]string) Side {
 		require.Empty(t, f.Problems, n)
 		s.Sources = append(s.Sources, n)
 		for _, d := range f.Documents {
-			s.Units[0].Attachments = append(s.Units[0].Attachments, rego.Attachment{Name: n, Document: d, Scope: sc})
+			s.Units[0].Attachments = append(s.Units[0].Attachments, authz.Attachment{Name: n, Document: d, Scope: sc})
 		}
 	}
 	return s
@@ -156,16 +156,16 @@ func TestIdentityMoves(t *testing.T) {
 func TestParseScope(t *testing.T) {
 	cases := []struct {
 		in   string
-		want rego.Scope
+		want authz.Scope
 		err  bool
 	}{
-		{"all_projects", rego.Scope{Kind: rego.ScopeAllProjects}, false},
-		{"global", rego.Scope{Kind: rego.ScopeGlobal}, false},
-		{"project=ae-ad-1, ae-ad-1_dev", rego.Scope{Kind: rego.ScopeProject, Projects: []string{"ae-ad-1", "ae-ad-1_dev"}}, false},
-		{"enterprise_project=ep-1", rego.Scope{Kind: rego.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-1"}}, false},
-		{"project=", rego.Scope{}, true},
-		{"global=x", rego.Scope{}, true},
-		{"projects=x", rego.Scope{}, true},
+		{"all_projects", authz.Scope{Kind: authz.ScopeAllProjects}, false},
+		{"global", authz.Scope{Kind: authz.ScopeGlobal}, false},
+		{"project=ae-ad-1, ae-ad-1_dev", authz.Scope{Kind: authz.ScopeProject, Projects: []string{"ae-ad-1", "ae-ad-1_dev"}}, false},
+		{"enterprise_project=ep-1", authz.Scope{Kind: authz.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-1"}}, false},
+		{"project=", authz.Scope{}, true},
+		{"global=x", authz.Scope{}, true},
+		{"projects=x", authz.Scope{}, true},
 	}
 	for _, tc := range cases {
 		got, err := ParseScope(tc.in)
@@ -185,7 +185,7 @@ func TestLenientSkipped(t *testing.T) {
 	cur := sideOf(t, map[string]string{"a.json": policyText(listGet),
 		"b.json": `{"Version": "5.0", "Statement": [{"Effect": "Allow", "Action": ["*"]}]}`})
 	_, err := Compare(context.Background(), testCatalog(t), old, cur, Options{Runtime: runtime(t)})
-	require.ErrorIs(t, err, rego.ErrInvalidPolicy)
+	require.ErrorIs(t, err, authz.ErrInvalidPolicy)
 	r, err := Compare(context.Background(), testCatalog(t), old, cur, Options{Runtime: runtime(t), Lenient: true})
 	require.NoError(t, err)
 	require.Len(t, r.Changes, 1)

@@ -22,6 +22,6 @@
 // "narrow" and "neutral".
 //
 // For IMS, the route-level view stays: every IMS API and action whose status (Allowed,
-// Conditional, Denied) changes, from rego.Explain. All functions are safe for concurrent
+// Conditional, Denied) changes, from explain.Compare. All functions are safe for concurrent
 // use; a Report is not modified after Compare returns it.
 package diff

@@ -5,11 +5,11 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // Request is one concrete authorization request, as `imsguard eval` takes it: the
-// decision engine answers it with rego.Engine.Decide.
+// decision engine answers it with authz.Engine.Decide.
 type Request struct {
 	Action            string         `json:"action"`
 	Project           string         `json:"project"`
@@ -20,21 +20,21 @@ type Request struct {
 
 // decide answers a request the way authz.rego does: an applicable Deny wins, then an
 // applicable Allow, otherwise ImplicitDeny.
-func (m *model) decide(r Request) rego.Effect {
+func (m *model) decide(r Request) authz.Effect {
 	r.Context = lowerKeys(r.Context)
 	allow := false
 	for _, s := range m.stmts {
 		if s.applies(r) {
 			if s.effect == "Deny" {
-				return rego.ExplicitDeny
+				return authz.ExplicitDeny
 			}
 			allow = true
 		}
 	}
 	if allow {
-		return rego.Allow
+		return authz.Allow
 	}
-	return rego.ImplicitDeny
+	return authz.ImplicitDeny
 }
 
 // lowerKeys lower-cases context keys as the engine does, merging keys that differ only
@@ -70,11 +70,11 @@ func (s *stmt) applies(r Request) bool {
 // covers reports whether an attachment with this scope applies to the request (spec §7.2).
 func (s scope) covers(r Request) bool {
 	switch s.kind {
-	case rego.ScopeProject:
+	case authz.ScopeProject:
 		return slices.Contains(s.projects, r.Project)
-	case rego.ScopeGlobal:
+	case authz.ScopeGlobal:
 		return r.Project == "global"
-	case rego.ScopeEnterpriseProject:
+	case authz.ScopeEnterpriseProject:
 		return r.EPSupported && slices.Contains(s.eps, r.EnterpriseProject)
 	}
 	return true
@@ -83,19 +83,19 @@ func (s scope) covers(r Request) bool {
 // within reports whether every request scope s covers, t covers too.
 func (s scope) within(t scope) bool {
 	switch {
-	case t.kind == rego.ScopeAllProjects:
+	case t.kind == authz.ScopeAllProjects:
 		return true
-	case s.kind == rego.ScopeAllProjects:
+	case s.kind == authz.ScopeAllProjects:
 		return false
-	case s.kind == t.kind && s.kind == rego.ScopeProject:
+	case s.kind == t.kind && s.kind == authz.ScopeProject:
 		return subsetOf(s.projects, t.projects)
-	case s.kind == t.kind && s.kind == rego.ScopeEnterpriseProject:
+	case s.kind == t.kind && s.kind == authz.ScopeEnterpriseProject:
 		return subsetOf(s.eps, t.eps)
 	case s.kind == t.kind:
 		return true // global
-	case s.kind == rego.ScopeProject && t.kind == rego.ScopeGlobal:
+	case s.kind == authz.ScopeProject && t.kind == authz.ScopeGlobal:
 		return subsetOf(s.projects, []string{"global"})
-	case s.kind == rego.ScopeGlobal && t.kind == rego.ScopeProject:
+	case s.kind == authz.ScopeGlobal && t.kind == authz.ScopeProject:
 		return slices.Contains(t.projects, "global")
 	}
 	return false
@@ -104,15 +104,15 @@ func (s scope) within(t scope) bool {
 // disjoint reports whether no request is covered by both scopes.
 func (s scope) disjoint(t scope) bool {
 	switch {
-	case s.kind == rego.ScopeAllProjects || t.kind == rego.ScopeAllProjects:
+	case s.kind == authz.ScopeAllProjects || t.kind == authz.ScopeAllProjects:
 		return false
-	case s.kind == rego.ScopeProject && t.kind == rego.ScopeProject:
+	case s.kind == authz.ScopeProject && t.kind == authz.ScopeProject:
 		return !intersects(s.projects, t.projects)
-	case s.kind == rego.ScopeEnterpriseProject && t.kind == rego.ScopeEnterpriseProject:
+	case s.kind == authz.ScopeEnterpriseProject && t.kind == authz.ScopeEnterpriseProject:
 		return !intersects(s.eps, t.eps)
-	case s.kind == rego.ScopeGlobal && t.kind == rego.ScopeProject:
+	case s.kind == authz.ScopeGlobal && t.kind == authz.ScopeProject:
 		return !slices.Contains(t.projects, "global")
-	case s.kind == rego.ScopeProject && t.kind == rego.ScopeGlobal:
+	case s.kind == authz.ScopeProject && t.kind == authz.ScopeGlobal:
 		return !slices.Contains(s.projects, "global")
 	}
 	return false

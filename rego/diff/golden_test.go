@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/diff")
@@ -31,7 +31,7 @@ func TestDiffGolden(t *testing.T) {
 		}
 		t.Run(d.Name(), func(t *testing.T) {
 			t.Chdir(filepath.Join(root, d.Name()))
-			all := rego.Scope{Kind: rego.ScopeAllProjects}
+			all := authz.Scope{Kind: authz.ScopeAllProjects}
 			old, err := LoadPolicies([]string{"old"}, nil, all)
 			require.NoError(t, err)
 			cur, err := LoadPolicies([]string{"new"}, nil, all)

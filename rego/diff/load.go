@@ -9,16 +9,17 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/explain"
 )
 
 // ErrBadScope is wrapped by ParseScope errors.
 var ErrBadScope = errors.New("invalid scope")
 
 // ParseScope reads a scope as the --scope flag writes it: "all_projects", "global",
-// "project=P1,P2" or "enterprise_project=E1,E2" (the kinds of rego.Scope and of
+// "project=P1,P2" or "enterprise_project=E1,E2" (the kinds of authz.Scope and of
 // [[principals.attachments]] in imsguard.toml).
-func ParseScope(s string) (rego.Scope, error) {
+func ParseScope(s string) (authz.Scope, error) {
 	kind, list, _ := strings.Cut(s, "=")
 	var items []string
 	for _, it := range strings.Split(list, ",") {
@@ -26,20 +27,20 @@ func ParseScope(s string) (rego.Scope, error) {
 			items = append(items, it)
 		}
 	}
-	sc := rego.Scope{Kind: rego.ScopeKind(strings.TrimSpace(kind))}
+	sc := authz.Scope{Kind: authz.ScopeKind(strings.TrimSpace(kind))}
 	switch sc.Kind {
-	case rego.ScopeAllProjects, rego.ScopeGlobal:
+	case authz.ScopeAllProjects, authz.ScopeGlobal:
 		if len(items) > 0 {
 			return sc, fmt.Errorf("%w: %q takes no list", ErrBadScope, s)
 		}
-	case rego.ScopeProject:
+	case authz.ScopeProject:
 		sc.Projects = items
-	case rego.ScopeEnterpriseProject:
+	case authz.ScopeEnterpriseProject:
 		sc.EnterpriseProjects = items
 	default:
 		return sc, fmt.Errorf("%w: %q (use all_projects, global, project=P1,P2 or enterprise_project=ID1,ID2)", ErrBadScope, s)
 	}
-	if (sc.Kind == rego.ScopeProject || sc.Kind == rego.ScopeEnterpriseProject) && len(items) == 0 {
+	if (sc.Kind == authz.ScopeProject || sc.Kind == authz.ScopeEnterpriseProject) && len(items) == 0 {
 		return sc, fmt.Errorf("%w: %q needs at least one id after =", ErrBadScope, s)
 	}
 	return sc, nil
@@ -49,7 +50,7 @@ func ParseScope(s string) (rego.Scope, error) {
 // for stdin — with every document attached in scope. A path that does not exist, or a
 // folder without *.json files, is an empty side (the first policies are being added, or
 // the last removed), said in a note. Files with JSON problems are errors.
-func LoadPolicies(paths []string, stdin io.Reader, sc rego.Scope) (Side, error) {
+func LoadPolicies(paths []string, stdin io.Reader, sc authz.Scope) (Side, error) {
 	side := Side{Sources: append([]string(nil), paths...)}
 	var load []string
 	for _, p := range paths {
@@ -72,7 +73,7 @@ func LoadPolicies(paths []string, stdin io.Reader, sc rego.Scope) (Side, error) 
 			side.Notes = append(side.Notes, strings.TrimPrefix(e.Error(), "load policy ")+": compared as no policies")
 		}
 	}
-	atts, err := rego.AttachScope(files, sc)
+	atts, err := explain.AttachScope(files, sc)
 	if err != nil {
 		return side, err
 	}

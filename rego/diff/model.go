@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // Side is one side of a comparison: what was read and the principals it grants to.
@@ -29,7 +29,7 @@ type Unit struct {
 	// credential). An identity that joins a principal, or moves to another, is compared
 	// from its old principal's policies to its new one's.
 	Identities  []string
-	Attachments []rego.Attachment
+	Attachments []authz.Attachment
 }
 
 // Origin is where a statement was written.
@@ -56,15 +56,15 @@ type stmt struct {
 
 // scope is an attachment scope with its lists sorted.
 type scope struct {
-	kind     rego.ScopeKind
+	kind     authz.ScopeKind
 	projects []string
 	eps      []string
 }
 
-func newScope(s rego.Scope) scope {
+func newScope(s authz.Scope) scope {
 	sc := scope{kind: s.Kind, projects: sortedUnique(s.Projects), eps: sortedUnique(s.EnterpriseProjects)}
 	if sc.kind == "" {
-		sc.kind = rego.ScopeAllProjects
+		sc.kind = authz.ScopeAllProjects
 	}
 	return sc
 }
@@ -78,11 +78,11 @@ func sortedUnique(in []string) []string {
 // String writes the scope in words.
 func (s scope) String() string {
 	switch s.kind {
-	case rego.ScopeProject:
+	case authz.ScopeProject:
 		return "project " + strings.Join(s.projects, ", ")
-	case rego.ScopeGlobal:
+	case authz.ScopeGlobal:
 		return "the global project"
-	case rego.ScopeEnterpriseProject:
+	case authz.ScopeEnterpriseProject:
 		return "enterprise project " + strings.Join(s.eps, ", ")
 	}
 	return "all projects"
@@ -107,7 +107,7 @@ type model struct {
 // build reads attachments the way the engine's digest does, leniently: what IAM would
 // reject is left out or evaluated fail-safe, and listed in skipped. (Without Lenient the
 // engine has refused such documents before the model is built.)
-func build(atts []rego.Attachment, opts policy.PredicateOptions) *model {
+func build(atts []authz.Attachment, opts policy.PredicateOptions) *model {
 	m := &model{byKey: map[string]*stmt{}}
 	keys := map[string]bool{}
 	for _, a := range atts {
@@ -152,7 +152,7 @@ func build(atts []rego.Attachment, opts policy.PredicateOptions) *model {
 	return m
 }
 
-func originOf(a rego.Attachment, doc *policy.Document, st policy.Statement) Origin {
+func originOf(a authz.Attachment, doc *policy.Document, st policy.Statement) Origin {
 	o := Origin{Policy: a.Name, File: doc.Source, Statement: st.Index}
 	if st.Node != nil {
 		o.Line, o.Column, o.Pointer = st.Node.Pos.Line, st.Node.Pos.Col, st.Node.Pointer
@@ -162,7 +162,7 @@ func originOf(a rego.Attachment, doc *policy.Document, st policy.Statement) Orig
 
 // statement digests one statement; skip says what the engine would leave out or read
 // fail-safe ("" when nothing).
-func statement(a rego.Attachment, doc *policy.Document, st policy.Statement, opts policy.PredicateOptions) (*stmt, string) {
+func statement(a authz.Attachment, doc *policy.Document, st policy.Statement, opts policy.PredicateOptions) (*stmt, string) {
 	s := &stmt{origin: originOf(a, doc, st), scope: newScope(a.Scope)}
 	var skip []string
 	switch strings.ToLower(st.Effect) {
@@ -174,7 +174,7 @@ func statement(a rego.Attachment, doc *policy.Document, st policy.Statement, opt
 		return nil, fmt.Sprintf("a statement with Effect %q", st.Effect)
 	}
 	for _, p := range st.Actions {
-		n, err := rego.NormalizeAction(p, doc.Family)
+		n, err := authz.NormalizeAction(p, doc.Family)
 		if err != nil {
 			skip = append(skip, fmt.Sprintf("action %q", p))
 			continue

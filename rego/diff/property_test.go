@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/policy"
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // The property tests generate pairs of policy sets — the new one mostly a small edit of
 // the old one, so the proofs are exercised and not only the obvious cases — and decide a
 // grid of requests (IMS and other services' actions, projects and enterprise projects,
 // source addresses, times, user names, MFA, tags) with the real engine behind
-// `imsguard eval` (rego.Engine.Decide). Whenever the engine finds a request the new set
+// `imsguard eval` (authz.Engine.Decide). Whenever the engine finds a request the new set
 // allows and the old one does not, the diff must fail the gate (no false negatives);
 // every widening the diff proves carries a request the engine confirms; and the diff's
 // own model decides the grid exactly as the engine does.
@@ -70,10 +70,10 @@ var (
 		{"IsNullOrEmpty", "g:UserName", nil},
 		{"NumberNotEquals", "g:MFAAge", []string{"900"}},
 	}
-	genScopes = []rego.Scope{
-		{Kind: rego.ScopeAllProjects}, {Kind: rego.ScopeAllProjects}, {Kind: rego.ScopeAllProjects},
-		{Kind: rego.ScopeProject, Projects: []string{"ae-ad-1"}}, {Kind: rego.ScopeProject, Projects: []string{"ae-ad-1_dev"}},
-		{Kind: rego.ScopeGlobal}, {Kind: rego.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-1"}},
+	genScopes = []authz.Scope{
+		{Kind: authz.ScopeAllProjects}, {Kind: authz.ScopeAllProjects}, {Kind: authz.ScopeAllProjects},
+		{Kind: authz.ScopeProject, Projects: []string{"ae-ad-1"}}, {Kind: authz.ScopeProject, Projects: []string{"ae-ad-1_dev"}},
+		{Kind: authz.ScopeGlobal}, {Kind: authz.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-1"}},
 	}
 )
 
@@ -85,7 +85,7 @@ type genStmt struct {
 }
 
 type genDoc struct {
-	scope rego.Scope
+	scope authz.Scope
 	stmts []genStmt
 }
 
@@ -203,7 +203,7 @@ func sideFromGen(t testing.TB, docs []genDoc, prefix string) Side {
 		require.NoError(t, err)
 		f := policy.Parse(fmt.Sprintf("%s/p%d.json", prefix, i), b)
 		require.Len(t, f.Documents, 1)
-		s.Units[0].Attachments = append(s.Units[0].Attachments, rego.Attachment{Name: f.Name, Document: f.Documents[0], Scope: d.scope})
+		s.Units[0].Attachments = append(s.Units[0].Attachments, authz.Attachment{Name: f.Name, Document: f.Documents[0], Scope: d.scope})
 	}
 	return s
 }
@@ -245,35 +245,35 @@ func (g gen) gridContexts(n int) []policy.Context {
 
 var propRT struct {
 	once sync.Once
-	rt   *rego.Runtime
+	rt   *authz.Runtime
 	err  error
 }
 
-func runtime(t testing.TB) *rego.Runtime {
-	propRT.once.Do(func() { propRT.rt, propRT.err = rego.Prepare(context.Background()) })
+func runtime(t testing.TB) *authz.Runtime {
+	propRT.once.Do(func() { propRT.rt, propRT.err = authz.Prepare(context.Background()) })
 	require.NoError(t, propRT.err)
 	return propRT.rt
 }
 
 // engineDecide decides one request with the engine (one action).
-func engineDecide(t testing.TB, e *rego.Engine, r Request) rego.Effect {
+func engineDecide(t testing.TB, e *authz.Engine, r Request) authz.Effect {
 	t.Helper()
 	ep := r.EPSupported
-	d, err := e.Decide(context.Background(), rego.Input{Action: r.Action, Project: r.Project, EnterpriseProjectID: r.EnterpriseProject,
+	d, err := e.Decide(context.Background(), authz.Input{Action: r.Action, Project: r.Project, EnterpriseProjectID: r.EnterpriseProject,
 		APISupportsEP: &ep, Context: r.Context})
 	require.NoError(t, err)
 	return d.Effect
 }
 
 // engineDecideAll decides the request for every grid action with one evaluation.
-func engineDecideAll(t testing.TB, e *rego.Engine, r Request) []rego.Effect {
+func engineDecideAll(t testing.TB, e *authz.Engine, r Request) []authz.Effect {
 	t.Helper()
 	ep := r.EPSupported
-	d, err := e.Decide(context.Background(), rego.Input{Actions: gridActions, Project: r.Project, EnterpriseProjectID: r.EnterpriseProject,
+	d, err := e.Decide(context.Background(), authz.Input{Actions: gridActions, Project: r.Project, EnterpriseProjectID: r.EnterpriseProject,
 		APISupportsEP: &ep, Context: r.Context})
 	require.NoError(t, err)
 	require.Len(t, d.Actions, len(gridActions))
-	out := make([]rego.Effect, len(gridActions))
+	out := make([]authz.Effect, len(gridActions))
 	for i, a := range d.Actions {
 		require.Equal(t, gridActions[i], a.Action)
 		out[i] = a.Effect
@@ -301,9 +301,9 @@ func checkSound(t testing.TB, g gen, st *propertyStats) {
 	cat := testCatalog(t)
 	r, err := Compare(ctx, cat, old, cur, Options{Runtime: runtime(t)})
 	require.NoError(t, err)
-	oe, err := runtime(t).New(ctx, cat, old.Units[0].Attachments, rego.Options{CacheSize: -1, AbsentNegated: neg})
+	oe, err := runtime(t).New(ctx, cat, old.Units[0].Attachments, authz.Options{CacheSize: -1, AbsentNegated: neg})
 	require.NoError(t, err)
-	ne, err := runtime(t).New(ctx, cat, cur.Units[0].Attachments, rego.Options{CacheSize: -1, AbsentNegated: neg})
+	ne, err := runtime(t).New(ctx, cat, cur.Units[0].Attachments, authz.Options{CacheSize: -1, AbsentNegated: neg})
 	require.NoError(t, err)
 	om := build(old.Units[0].Attachments, policy.PredicateOptions{AbsentNegated: neg})
 	nm := build(cur.Units[0].Attachments, policy.PredicateOptions{AbsentNegated: neg})
@@ -322,7 +322,7 @@ func checkSound(t testing.TB, g gen, st *propertyStats) {
 				if got := nm.decide(req); got != after {
 					t.Fatalf("model decides %s for %s on the new set, the engine %s\nnew: %+v", got, req, after, newDocs)
 				}
-				if after == rego.Allow && before != rego.Allow && widening == nil {
+				if after == authz.Allow && before != authz.Allow && widening == nil {
 					w := req
 					widening = &w
 				}
@@ -350,7 +350,7 @@ func checkSound(t testing.TB, g gen, st *propertyStats) {
 		}
 		st.proven++
 		before, after := engineDecide(t, oe, c.Example.Request), engineDecide(t, ne, c.Example.Request)
-		if after != rego.Allow || before == rego.Allow || before != c.Example.Old {
+		if after != authz.Allow || before == authz.Allow || before != c.Example.Old {
 			t.Fatalf("the engine does not confirm the widening %s (old %s, new %s)\nold: %+v\nnew: %+v", c.Example, before, after, oldDocs, newDocs)
 		}
 	}

@@ -1,7 +1,8 @@
 package diff
 
 import (
-	"github.com/imsguard/imsguard/rego"
+	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/explain"
 )
 
 // Report is the outcome of Compare.
@@ -101,16 +102,16 @@ type ConditionChange struct {
 // Example is a concrete request and its decision before and after.
 type Example struct {
 	Request
-	Old rego.Effect `json:"old_decision"`
-	New rego.Effect `json:"new_decision"`
+	Old authz.Effect `json:"old_decision"`
+	New authz.Effect `json:"new_decision"`
 }
 
 // IMSChanges are the IMS APIs and actions of one principal whose status changes.
 type IMSChanges struct {
-	Principal string        `json:"principal,omitempty"`
-	Changes   []rego.Change `json:"changes"`
-	Widened   int           `json:"widened"`
-	Narrowed  int           `json:"narrowed"`
+	Principal string           `json:"principal,omitempty"`
+	Changes   []explain.Change `json:"changes"`
+	Widened   int              `json:"widened"`
+	Narrowed  int              `json:"narrowed"`
 }
 
 // summarize counts the changes.

@@ -1,0 +1,105 @@
+package authz
+
+import (
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
+)
+
+// ScopeKind is where an attachment (a policy granted to a group/agency) applies.
+type ScopeKind string
+
+// The attachment scopes of the IAM policy language (spec §7.2).
+const (
+	ScopeAllProjects       ScopeKind = "all_projects"       // every region-specific project (and, by choice, global)
+	ScopeProject           ScopeKind = "project"            // the listed projects
+	ScopeGlobal            ScopeKind = "global"             // the global service project
+	ScopeEnterpriseProject ScopeKind = "enterprise_project" // the listed enterprise projects, for APIs that support them
+)
+
+// Scope is the scope of one attachment.
+type Scope struct {
+	Kind               ScopeKind `json:"kind"`
+	Projects           []string  `json:"projects,omitempty"`
+	EnterpriseProjects []string  `json:"enterpriseProjects,omitempty"`
+}
+
+// Attachment is one policy document granted in one scope.
+type Attachment struct {
+	Name     string           // label for reports, usually the file name
+	Document *policy.Document // parsed document (1.0 role, 1.1 policy)
+	Scope    Scope
+}
+
+// Effect is the outcome of a decision.
+type Effect string
+
+// The three outcomes of IAM evaluation.
+const (
+	Allow        Effect = "Allow"
+	ExplicitDeny Effect = "ExplicitDeny"
+	ImplicitDeny Effect = "ImplicitDeny"
+)
+
+// Input is one authorization request. Give exactly one of: Action; Actions (already resolved,
+// optionally with API); or Method + URL (+ Body), which the catalog resolves.
+type Input struct {
+	Action  string
+	Actions []string
+	API     *actions.API
+
+	Method string
+	URL    string
+	Body   []byte
+
+	Project             string // project the credential is scoped to ("global" for the global project)
+	EnterpriseProjectID string // enterprise project of the request, if any
+	// EnterpriseProjectUnknown says the request's enterprise project could not be
+	// established (an enterprise-project API whose enterprise project is not a fact): no
+	// enterprise-project-scoped Allow counts and every enterprise-project-scoped Deny
+	// applies. Without it, an empty EnterpriseProjectID means the request names none, and
+	// enterprise-project grants are ignored as the policy language specifies.
+	EnterpriseProjectUnknown bool
+	APISupportsEP            *bool               // overrides the catalog's enterprise_project flag
+	Context                  map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
+
+	// Explain asks for the skipped attachments and missing condition keys (offline tools).
+	Explain bool
+}
+
+// StatementRef identifies one statement that matched an action.
+type StatementRef struct {
+	Attachment int    `json:"attachment"`
+	Policy     string `json:"policy"`
+	Statement  int    `json:"statement"`
+	Effect     string `json:"effect"` // "Allow" | "Deny"
+}
+
+// ActionDecision is the decision for one required action.
+type ActionDecision struct {
+	Action  string         `json:"action"`
+	Effect  Effect         `json:"decision"`
+	Matched []StatementRef `json:"matched"`
+	// Conditional lists (with Input.Explain only) every applicable statement for the action
+	// whose Condition (or Resource) had to be checked, whether it held or not: the decision
+	// could change with the request context when it is non-empty.
+	Conditional []StatementRef `json:"conditional,omitempty"`
+}
+
+// Skip is an attachment that did not apply to the request, with why.
+type Skip struct {
+	Attachment int    `json:"attachment"`
+	Policy     string `json:"policy"`
+	Reason     string `json:"reason"`
+}
+
+// Decision is the answer to an Input. Effect is Allow only when every required action is
+// allowed; ExplicitDeny when any is explicitly denied; otherwise ImplicitDeny.
+type Decision struct {
+	Effect      Effect           `json:"decision"`
+	API         *actions.API     `json:"-"`
+	Actions     []ActionDecision `json:"actions"`
+	Skipped     []Skip           `json:"skipped,omitempty"`
+	MissingKeys []string         `json:"missing_context_keys,omitempty"`
+	Notes       []string         `json:"notes,omitempty"`
+	Cached      bool             `json:"-"`
+}

@@ -1,0 +1,271 @@
+package authz
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/imsguard/imsguard/policy"
+)
+
+// ErrInvalidPolicy is wrapped by the errors New returns for documents IAM would reject or
+// the engine cannot evaluate (unless Options.Lenient).
+var ErrInvalidPolicy = errors.New("policy cannot be evaluated")
+
+// ErrInvalidScope is wrapped by errors about attachment scopes.
+var ErrInvalidScope = errors.New("invalid attachment scope")
+
+// digester turns attachments into the data document authz.rego evaluates.
+type digester struct {
+	lenient bool
+	errs    []error
+	notes   []string
+}
+
+func (d *digester) problem(att int, name string, stmt int, format string, args ...any) {
+	where := fmt.Sprintf("attachment %d (%s)", att, name)
+	if stmt >= 0 {
+		where += fmt.Sprintf(" statement %d", stmt)
+	}
+	msg := fmt.Sprintf(format, args...)
+	if d.lenient {
+		d.notes = append(d.notes, where+": "+msg+" (lenient: evaluated fail-safe)")
+		return
+	}
+	d.errs = append(d.errs, fmt.Errorf("%w: %s: %s", ErrInvalidPolicy, where, msg))
+}
+
+func (d *digester) attachments(atts []Attachment) []any {
+	out := make([]any, 0, len(atts))
+	for i, a := range atts {
+		scope, err := digestScope(a.Scope)
+		if err != nil {
+			d.errs = append(d.errs, fmt.Errorf("attachment %d (%s): %w", i, a.Name, err))
+		}
+		stmts := []any{}
+		doc := a.Document
+		switch {
+		case doc == nil || doc.Root == nil:
+			d.problem(i, a.Name, -1, "no policy document")
+		case doc.Family == policy.FamilyPolicy || doc.Family == policy.FamilyRole:
+			for _, st := range doc.Statements {
+				if s, ok := d.statement(i, a.Name, doc.Family, st); ok {
+					stmts = append(stmts, s)
+				}
+			}
+		case doc.Family == policy.FamilyAgency:
+			d.notes = append(d.notes, fmt.Sprintf("attachment %d (%s): agency policy (iam:agencies:assume) grants no IMS action; not evaluated", i, a.Name))
+		default:
+			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are", doc.Version, doc.Family)
+		}
+		out = append(out, map[string]any{"name": a.Name, "scope": scope, "statements": stmts})
+	}
+	return out
+}
+
+func digestScope(s Scope) (map[string]any, error) {
+	set := func(list []string) map[string]any {
+		m := map[string]any{}
+		for _, v := range list {
+			m[v] = true
+		}
+		return m
+	}
+	out := map[string]any{"kind": string(s.Kind), "projects": set(s.Projects), "enterprise_projects": set(s.EnterpriseProjects)}
+	switch s.Kind {
+	case ScopeAllProjects, ScopeGlobal:
+	case ScopeProject:
+		if len(s.Projects) == 0 {
+			return out, fmt.Errorf("%w: scope project needs at least one project", ErrInvalidScope)
+		}
+	case ScopeEnterpriseProject:
+		if len(s.EnterpriseProjects) == 0 {
+			return out, fmt.Errorf("%w: scope enterprise_project needs at least one enterprise project id", ErrInvalidScope)
+		}
+	default:
+		return out, fmt.Errorf("%w: unknown scope %q (use all_projects, project, global or enterprise_project)", ErrInvalidScope, s.Kind)
+	}
+	return out, nil
+}
+
+func (d *digester) statement(att int, name string, fam policy.Family, st policy.Statement) (map[string]any, bool) {
+	var effect string
+	switch strings.ToLower(st.Effect) {
+	case "allow":
+		effect = "Allow"
+	case "deny":
+		effect = "Deny"
+	default:
+		d.problem(att, name, st.Index, "Effect %q is neither Allow nor Deny; statement ignored", st.Effect)
+		return nil, false
+	}
+	var patterns []any
+	for _, a := range st.Actions {
+		p, err := NormalizeAction(a, fam)
+		if err != nil {
+			d.problem(att, name, st.Index, "action %q: %v", a, err)
+			continue
+		}
+		patterns = append(patterns, p)
+	}
+	if len(st.NotActions) > 0 {
+		d.problem(att, name, st.Index, "NotAction is not part of 1.1 policies")
+		if effect == "Deny" {
+			patterns = append(patterns, "*:*:*") // fail safe: a NotAction Deny denies everything
+		}
+	}
+	if len(patterns) == 0 {
+		return nil, false
+	}
+	var resources []any
+	for _, r := range st.Resources {
+		if r == "*" {
+			resources = nil
+			break
+		}
+		parts := strings.SplitN(r, ":", 5)
+		if len(parts) != 5 {
+			d.problem(att, name, st.Index, "resource %q is not service:region:account:type:path", r)
+			continue
+		}
+		resources = append(resources, []any{strings.ToLower(escapeGlob(parts[0])), escapeGlob(parts[1]), escapeGlob(parts[2]), strings.ToLower(escapeGlob(parts[3])), escapeGlob(parts[4])})
+	}
+	conds := make([]any, 0, len(st.Condition))
+	for _, c := range st.Condition {
+		conds = append(conds, d.condition(att, name, st.Index, c))
+	}
+	return map[string]any{
+		"index": st.Index, "effect": effect, "actions": patterns, "resources": nonNilAny(resources),
+		"conditions": conds, "has_conditions": len(conds) > 0,
+	}, true
+}
+
+func nonNilAny(s []any) []any {
+	if s == nil {
+		return []any{}
+	}
+	return s
+}
+
+var actionSegRe = regexp.MustCompile(`^[a-z0-9_*?-]*$`)
+
+// NormalizeAction turns an action pattern into the form authz.rego matches: lower case,
+// exactly three segments, runs of '*' collapsed. For 1.0 roles (spec §10.2) a two-segment
+// pattern is padded with ":*" and an empty segment means "*".
+func NormalizeAction(pattern string, fam policy.Family) (string, error) {
+	p := strings.ToLower(pattern)
+	segs := strings.Split(p, ":")
+	if fam == policy.FamilyRole {
+		if len(segs) == 2 {
+			segs = append(segs, "*")
+		}
+		for i, s := range segs {
+			if s == "" {
+				segs[i] = "*"
+			}
+		}
+	}
+	if len(segs) != 3 {
+		return "", fmt.Errorf("must have three segments service:resource:operation")
+	}
+	for i, s := range segs {
+		if s == "" {
+			return "", fmt.Errorf("empty segment")
+		}
+		if !actionSegRe.MatchString(s) {
+			return "", fmt.Errorf("segment %q holds characters other than letters, digits, _, -, * and ?", s)
+		}
+		for strings.Contains(s, "**") {
+			s = strings.ReplaceAll(s, "**", "*")
+		}
+		segs[i] = s
+	}
+	return strings.Join(segs, ":"), nil
+}
+
+// escapeGlob quotes the glob meta characters OPA's glob.match knows beyond '*' and '?'.
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `[]{}\!`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`[]{}\!`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// condition digests one (operator, key) pair; invalid ones are marked valid=false.
+func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry) map[string]any {
+	op := policy.ParseOperator(c.Operator)
+	out := map[string]any{
+		"key": strings.ToLower(c.Key), "if_exists": op.IfExists, "qual": string(op.Qualifier),
+		"fn": op.Operator.Fn, "neg": op.Operator.Negated, "valid": false, "values": []any{},
+	}
+	if op.Problem != "" {
+		d.problem(att, name, stmt, "condition %s: %s", c.Operator, op.Problem)
+		out["fn"] = "invalid"
+		return out
+	}
+	vals := make([]any, 0, len(c.Values))
+	for _, v := range c.Values {
+		x, err := digestValue(op.Operator, v)
+		if err != nil {
+			d.problem(att, name, stmt, "condition %s %s: value %q: %v", c.Operator, c.Key, v, err)
+			return out
+		}
+		vals = append(vals, x)
+	}
+	if op.Operator.Type != policy.TypeNull && len(vals) == 0 {
+		d.problem(att, name, stmt, "condition %s %s has no values", c.Operator, c.Key)
+		return out
+	}
+	if op.Operator.Fn == "null" && len(vals) != 1 {
+		d.problem(att, name, stmt, "condition Null %s needs exactly one value, \"true\" or \"false\"", c.Key)
+		return out
+	}
+	out["values"] = vals
+	out["valid"] = true
+	return out
+}
+
+// digestValue parses a policy value for its operator (spec §5.6).
+func digestValue(op policy.Operator, v string) (any, error) {
+	switch op.Type {
+	case policy.TypeNumber:
+		return policy.ParseNumberValue(v)
+	case policy.TypeDate:
+		t, err := policy.ParseDateValue(v)
+		if err != nil {
+			return nil, err
+		}
+		return t.UnixNano(), nil
+	case policy.TypeBool:
+		return policy.ParseBoolValue(v)
+	case policy.TypeIP:
+		pfx, err := policy.ParseIPValue(v)
+		if err != nil {
+			return nil, err
+		}
+		return pfx.String(), nil
+	case policy.TypeNull:
+		l := strings.ToLower(v)
+		if op.Fn == "null" && l != "true" && l != "false" {
+			return nil, fmt.Errorf("Null takes \"true\" or \"false\"")
+		}
+		return l, nil
+	}
+	switch op.Fn {
+	case "eq", "match":
+		if op.Fn == "match" {
+			return escapeGlob(v), nil
+		}
+		return v, nil
+	default:
+		return strings.ToLower(v), nil
+	}
+}

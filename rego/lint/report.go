@@ -1,0 +1,168 @@
+package lint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imsguard/imsguard/policy"
+)
+
+// Report is the result of a lint run, ready to render as text, JSON or SARIF.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	Summary  Summary   `json:"summary"`
+}
+
+// Summary counts a run's inputs and findings. Errors, Warnings and Infos count
+// findings that are not suppressed.
+type Summary struct {
+	Files      int            `json:"files"`
+	Documents  int            `json:"documents"`
+	Errors     int            `json:"errors"`
+	Warnings   int            `json:"warnings"`
+	Infos      int            `json:"infos"`
+	Suppressed int            `json:"suppressed"`
+	Expired    int            `json:"expired_suppressions"`
+	Codes      map[string]int `json:"codes"`
+	// Failed tells whether the findings reach the fail level (--fail-on).
+	Failed bool   `json:"failed"`
+	FailOn string `json:"fail_on"`
+}
+
+// NewReport builds the report of findings from files; failOn is the --fail-on level
+// ("error", "warning", "info" or "none").
+func NewReport(files []*policy.File, findings []Finding, failOn string) (*Report, error) {
+	level, err := FailLevel(failOn)
+	if err != nil {
+		return nil, err
+	}
+	if failOn == "" {
+		failOn = policy.SeverityError
+	}
+	r := &Report{Findings: findings, Summary: Summary{Files: len(files), Codes: map[string]int{}, FailOn: failOn}}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	for _, f := range files {
+		r.Summary.Documents += len(f.Documents)
+	}
+	for _, f := range findings {
+		if f.Note != "" {
+			r.Summary.Expired++
+		}
+		if f.Suppressed {
+			r.Summary.Suppressed++
+			continue
+		}
+		r.Summary.Codes[f.Code]++
+		switch f.Severity {
+		case policy.SeverityError:
+			r.Summary.Errors++
+		case policy.SeverityWarning:
+			r.Summary.Warnings++
+		default:
+			r.Summary.Infos++
+		}
+	}
+	r.Summary.Failed = Fails(findings, level)
+	return r, nil
+}
+
+// WriteJSON writes the report as one indented JSON object {findings, summary}.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}
+
+// WriteText writes one line per finding, "file:line:col: severity CODE: message", with the
+// fix, the suppression or the note indented below it, then a summary line.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "%s:%d:%d: %s %s: %s\n", f.File, f.Line, f.Column, f.Severity, f.Code, f.Message)
+		if f.Fix != "" {
+			fmt.Fprintf(&b, "    fix: %s\n", f.Fix)
+		}
+		if f.Suppressed {
+			until := ""
+			if f.Expires != "" {
+				until = " (until " + f.Expires + ")"
+			}
+			fmt.Fprintf(&b, "    suppressed%s: %s\n", until, f.Reason)
+		}
+		if f.Note != "" {
+			fmt.Fprintf(&b, "    note: %s\n", f.Note)
+		}
+	}
+	if len(r.Findings) > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString(r.Summary.text())
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// text is the summary line.
+func (s Summary) text() string {
+	parts := []string{
+		Count(s.Errors, "error", "errors"),
+		Count(s.Warnings, "warning", "warnings"),
+		Count(s.Infos, "info", "infos"),
+	}
+	line := fmt.Sprintf("%s, %s: %s", Count(s.Files, "file", "files"), Count(s.Documents, "document", "documents"), strings.Join(parts, ", "))
+	if s.Suppressed > 0 {
+		line += fmt.Sprintf(" (%d suppressed)", s.Suppressed)
+	}
+	if s.Expired > 0 {
+		line += fmt.Sprintf(" (%s expired)", Count(s.Expired, "suppression", "suppressions"))
+	}
+	if s.Failed {
+		line += fmt.Sprintf("; fails at --fail-on %s", s.FailOn)
+	}
+	return line
+}
+
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// sortedCodes returns the codes of findings in order.
+func sortedCodes(findings []Finding) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range findings {
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			out = append(out, f.Code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LintFiles lints parsed files, applies the configuration (nil for none) as of today and
+// builds the report; failOn is the --fail-on level.
+func (l *Linter) LintFiles(ctx context.Context, files []*policy.File, cfg *Config, failOn string, today time.Time) (*Report, error) {
+	var all []Finding
+	for _, f := range files {
+		fs, err := l.Lint(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, fs...)
+	}
+	return NewReport(files, cfg.Apply(all, today), failOn)
+}

@@ -1,0 +1,87 @@
+package opa
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// ParseFS parses the .rego files of an embedded file system whose names satisfy keep.
+func ParseFS(fsys embed.FS, keep func(name string) bool) (map[string]*ast.Module, error) {
+	out := map[string]*ast.Module{}
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".rego") || !keep(path) {
+			return err
+		}
+		src, err := fsys.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		m, err := ast.ParseModuleWithOpts(path, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return fmt.Errorf("parse embedded %s: %w", path, err)
+		}
+		out[path] = m
+		return nil
+	})
+	return out, err
+}
+
+// IsTest reports whether a module file name is a Rego unit test (*_test.rego).
+func IsTest(name string) bool { return strings.HasSuffix(name, "_test.rego") }
+
+// ModuleOptions lists parsed modules (sorted by name, for stable errors) as Rego options.
+func ModuleOptions(mods map[string]*ast.Module) []func(*rego.Rego) {
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]func(*rego.Rego), 0, len(mods)+1)
+	for _, n := range names {
+		out = append(out, rego.ParsedModule(mods[n]))
+	}
+	return append(out, rego.SetRegoVersion(ast.RegoV1))
+}
+
+// Compile compiles parsed modules once (the compiler works on copies, so mods stay
+// as parsed). Queries share the result through QueryOptions: giving each rego.New the
+// modules would compile them again, about 30 ms per query at start-up.
+func Compile(mods map[string]*ast.Module) (*ast.Compiler, error) {
+	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if c.Compile(mods); c.Failed() {
+		return nil, fmt.Errorf("compile rules: %w", c.Errors)
+	}
+	return c, nil
+}
+
+// QueryOptions are the Rego options of a query over modules compiled by Compile.
+func QueryOptions(c *ast.Compiler, query string) []func(*rego.Rego) {
+	return []func(*rego.Rego){rego.Compiler(c), rego.SetRegoVersion(ast.RegoV1), rego.Query(query), rego.Store(inmem.New())}
+}
+
+// EvalTerm evaluates a prepared single-expression query with a parsed input and returns
+// the result as an AST term (no conversion to Go values). An undefined result is an error.
+func EvalTerm(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (*ast.Term, error) {
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(in),
+		rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }))
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil, errors.New("result undefined")
+	}
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("unexpected result type %T", rs[0].Expressions[0].Value)
+	}
+	return t, nil
+}
