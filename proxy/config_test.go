@@ -200,14 +200,14 @@ projects = ["ae-ad-1_dev"]
 	})
 }
 
-func TestDefaultLinter(t *testing.T) {
+func TestSyntaxLinter(t *testing.T) {
 	ok := policy.Parse("ok.json", []byte(readOnlyPolicy))
-	assert.NoError(t, DefaultLinter([]*policy.File{ok}))
+	assert.NoError(t, SyntaxLinter([]*policy.File{ok}))
 	dup := policy.Parse("dup.json", []byte(`{"Version":"1.1","Version":"1.0","Statement":[]}`))
-	err := DefaultLinter([]*policy.File{ok, dup})
+	err := SyntaxLinter([]*policy.File{ok, dup})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrPolicyLint)
 	assert.Contains(t, err.Error(), "dup.json:1:")
 	empty := policy.Parse("empty.json", []byte(`{"roles":[]}`))
-	assert.ErrorContains(t, DefaultLinter([]*policy.File{empty}), "no policy document")
+	assert.ErrorContains(t, SyntaxLinter([]*policy.File{empty}), "no policy document")
 }

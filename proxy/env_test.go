@@ -158,6 +158,19 @@ func testEnv() func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := vals[k]; return v, ok }
 }
 
+// testLinters holds the lint rules compiled once for the whole test binary.
+var testLinters struct {
+	once sync.Once
+	l    *Linters
+}
+
+// sharedLinters returns Linters shared by the tests, so each proxy does not compile the
+// lint rules again.
+func sharedLinters(t testing.TB) *Linters {
+	testLinters.once.Do(func() { testLinters.l = NewLinters(testCatalog(t)) })
+	return testLinters.l
+}
+
 func testCatalog(t testing.TB) *actions.Catalog {
 	t.Helper()
 	cat, err := actions.Embedded()
@@ -179,7 +192,7 @@ func newEnv(t testing.TB, config string, files map[string]string, opts ...envOpt
 		all[k] = v
 	}
 	e.writeFiles(t, all)
-	l := &Loader{ConfigPath: filepath.Join(e.dir, "imsguard.toml"), Catalog: testCatalog(t), LookupEnv: testEnv()}
+	l := &Loader{ConfigPath: filepath.Join(e.dir, "imsguard.toml"), Catalog: testCatalog(t), LookupEnv: testEnv(), Linters: sharedLinters(t)}
 	o := Options{Loader: l, DecisionLog: e.log, Listener: listen(t), Log: newJSONLogger(e.oplog)}
 	for _, opt := range opts {
 		opt(&o, l)

@@ -41,6 +41,13 @@ func TestRegoLinter(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.toml"), []byte(minimalConfig), 0o600))
 	_, err = (&Loader{ConfigPath: filepath.Join(dir, "c.toml"), Catalog: testCatalog(t), Linter: lint}).Load(ctx)
 	assert.ErrorIs(t, err, ErrPolicyLint)
+
+	// A Loader with no Linter lints with the same rules (not a syntax-only check): the
+	// document is well-formed JSON, so only the Rego rules can refuse it.
+	require.NoError(t, SyntaxLinter([]*policy.File{bad}))
+	_, err = (&Loader{ConfigPath: filepath.Join(dir, "c.toml"), Catalog: testCatalog(t)}).Load(ctx)
+	assert.ErrorIs(t, err, ErrPolicyLint)
+	assert.Contains(t, err.Error(), "E-ACTION")
 }
 
 // TestRegoLinterAppliesLintTable: the [lint] table of the proxy's configuration file (one

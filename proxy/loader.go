@@ -16,8 +16,8 @@ import (
 )
 
 // Linter checks parsed policy files before they are compiled; any error blocks the load.
-// RegoLinter (the embedded Rego lint rules) plugs in here; DefaultLinter is the built-in
-// minimum.
+// By default a Loader lints with the Rego lint rules and the configuration's [lint]
+// table (Linters.ForConfig); RegoLinter adapts a given linter.
 type Linter func(files []*policy.File) error
 
 // DeciderFactory compiles one principal's attachments into a Decider. NewEngine (the Rego
@@ -30,28 +30,6 @@ var ErrPolicyLint = errors.New("policy lint failed")
 // ErrInconsistentRead is returned when the files kept changing while they were read.
 var ErrInconsistentRead = errors.New("files changed while they were read")
 
-// DefaultLinter rejects files with error-severity problems (JSON syntax, duplicate keys)
-// and files without a policy document.
-func DefaultLinter(files []*policy.File) error {
-	var errs []error
-	for _, f := range files {
-		bad := false
-		for _, p := range f.Problems {
-			if p.Severity == policy.SeverityError {
-				errs = append(errs, fmt.Errorf("%s:%s", f.Name, p))
-				bad = true
-			}
-		}
-		if !bad && len(f.Documents) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no policy document in the file", f.Name))
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrPolicyLint, errors.Join(errs...))
-}
-
 // NewEngine is the DeciderFactory of the Rego engine. It compiles the Rego each time;
 // a Loader without NewDecider compiles it once and reuses it for every principal and reload.
 func NewEngine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
@@ -59,7 +37,7 @@ func NewEngine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachmen
 }
 
 // engine is the default DeciderFactory: with Runtime set, the compiled Rego is shared by
-// every principal and every reload, so a reload only digests policies.
+// every principal and every reload, so a reload only builds policy sets.
 func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
 	if l.Runtime == nil {
 		return NewEngine(ctx, cat, atts, opts)
@@ -76,13 +54,13 @@ type Loader struct {
 	ConfigPath string
 	// Catalog is the IMS catalog (required).
 	Catalog *actions.Catalog
-	// Linter checks policy files; nil uses DefaultLinter.
+	// Linter, when set, checks the policy files of every load instead of the default:
+	// the Rego lint rules with the [lint] table of the configuration, read again on every
+	// load so a changed table applies on reload like everything else.
 	Linter Linter
-	// LinterFor, when set, builds the Linter of every load (start-up and each reload)
-	// from the configuration's name and text — its [lint] table — so a changed [lint]
-	// table applies on reload like everything else. It takes precedence over Linter; an
-	// error is a configuration error.
-	LinterFor func(configName string, config []byte) (Linter, error)
+	// Linters compiles the default linter and keeps it for the next load; nil compiles
+	// the rules on every load. Loaders sharing one share compiled rules.
+	Linters *Linters
 	// NewDecider compiles policies; nil uses NewEngine.
 	NewDecider DeciderFactory
 	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
@@ -90,6 +68,14 @@ type Loader struct {
 	// Runtime is the compiled decision Rego (authz.Prepare) shared by every engine the
 	// loader builds; nil compiles it for each engine.
 	Runtime *authz.Runtime
+}
+
+// linters returns the Linters the default linter comes from.
+func (l *Loader) linters() *Linters {
+	if l.Linters == nil {
+		return NewLinters(l.Catalog)
+	}
+	return l.Linters
 }
 
 // maxReadAttempts bounds how often Load re-reads files that change under it.
@@ -153,14 +139,11 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, error) {
 	cfg := in.cfg
 	lint := l.Linter
-	if l.LinterFor != nil {
+	if lint == nil {
 		var err error
-		if lint, err = l.LinterFor(src.name(), in.cfgData); err != nil {
+		if lint, err = l.linters().ForConfig(ctx, src.name(), in.cfgData); err != nil {
 			return nil, fmt.Errorf("config %s: %w", src.name(), err)
 		}
-	}
-	if lint == nil {
-		lint = DefaultLinter
 	}
 	var all []*policy.File
 	for _, p := range policyPaths(cfg) {

@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/proxy"
 	"github.com/imsguard/imsguard/rego/authz"
 	"github.com/imsguard/imsguard/rego/lint"
@@ -74,8 +71,7 @@ rotation); SIGINT/SIGTERM drain in-flight requests and stop.`,
 
 // newProxyLoader is the one load path of proxy and validate: the catalog (or --catalog),
 // the configuration file (or the embedded default), policies linted by the Rego linter
-// with the [lint] table of the same file, read again on every load (so a reload applies a
-// changed [lint] table: severity overrides, disabled rules, suppressions, profile).
+// with the [lint] table of the same file, read again on every load (the Loader's default).
 func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*proxy.Loader, error) {
 	cat, err := g.loadCatalog()
 	if err != nil {
@@ -85,57 +81,13 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	linters := &linterCache{ctx: ctx, cat: cat, byOptions: map[string]*lint.Linter{}}
-	// Build the default linter now: a broken rule set is an internal error (exit 2), not
+	linters := proxy.NewLinters(cat)
+	// Compile the default rules now: a broken rule set is an internal error (exit 2), not
 	// a configuration error found on the first load.
-	if _, err := linters.get(lint.Options{}); err != nil {
+	if _, err := linters.Linter(ctx, lint.Options{}); err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	return &proxy.Loader{ConfigPath: config, Catalog: cat, LinterFor: linters.linterFor, Runtime: rt}, nil
-}
-
-// linterCache builds the Rego linter a [lint] table asks for, once per distinct set of
-// options (compiling the rules takes tens of milliseconds), so reloads stay fast. Safe for
-// concurrent use.
-type linterCache struct {
-	ctx       context.Context
-	cat       *actions.Catalog
-	mu        sync.Mutex
-	byOptions map[string]*lint.Linter
-}
-
-func (c *linterCache) get(opts lint.Options) (*lint.Linter, error) {
-	key := fmt.Sprintf("%#v", opts)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if l := c.byOptions[key]; l != nil {
-		return l, nil
-	}
-	l, err := lint.New(c.ctx, c.cat, opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(opts.RuleDirs) == 0 { // custom rules are read again on each load
-		c.byOptions[key] = l
-	}
-	return l, nil
-}
-
-// linterFor is the proxy.Loader's LinterFor: the [lint] table of the configuration text,
-// validated as `imsguard lint` validates it.
-func (c *linterCache) linterFor(name string, data []byte) (proxy.Linter, error) {
-	lc, err := lint.ParseConfig(name, data)
-	if err != nil {
-		return nil, err
-	}
-	lt, err := c.get(lc.Options())
-	if err != nil {
-		return nil, err
-	}
-	if err := lc.Validate(func(code string) bool { _, ok := lt.Rule(code); return ok }, len(lc.Rules) > 0); err != nil {
-		return nil, err
-	}
-	return proxy.RegoLinter(c.ctx, lt, lc), nil
+	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linters: linters, Runtime: rt}, nil
 }
 
 // runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when

@@ -5,7 +5,7 @@
 #   language spec (sections 4, 5, 7, 10). Explicit Deny anywhere wins, then any Allow,
 #   otherwise ImplicitDeny; statement and policy order never matter.
 #
-#   input.set is the pre-digested policy set built by the Go engine:
+#   input.set is the policy set the Go engine builds from the attachments:
 #     attachments[i] = {name, scope: {kind, projects: {p: true}, enterprise_projects: {e: true}},
 #                       statements[j]: {index, effect: "Allow"|"Deny", actions: [lower-case patterns],
 #                                       resources: [[svc, region, account, type, path]],
@@ -85,7 +85,7 @@ skip_reason(s) := "granted on an enterprise project; the request's enterprise pr
 
 # ---------------------------------------------------------------- actions (spec 4.3, 10.2)
 
-# action_matches: patterns are pre-digested (lower case, exactly three segments, 1.0 forms
+# action_matches: patterns are normalized by the engine (lower case, exactly three segments, 1.0 forms
 # padded); '*' matches any run within a segment, '?' one character, and never crosses ':'.
 action_matches(pattern, action) if glob.match(pattern, [":"], action)
 

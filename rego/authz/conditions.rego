@@ -5,7 +5,7 @@ package imsguard.authz
 
 # ---------------------------------------------------------------- conditions (spec 5)
 
-# A condition as the engine digests it: {fn, neg, key, values, if_exists, qual, valid}.
+# A condition as the engine prepares it: {fn, neg, key, values, if_exists, qual, valid}.
 # annotate_set adds, once per policy set, what does not depend on the request: "absent"
 # (whether it holds when the key is absent), "mode" and "kind" (how a present value is
 # checked), so a request only dispatches on constants that OPA's rule index resolves.

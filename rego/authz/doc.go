@@ -1,12 +1,12 @@
 // Package authz decides IAM requests against IMS policies: the decision engine behind the
 // proxy, `imsguard eval`, explain and diff. Its Rego modules (authz.rego, conditions.rego,
 // with their *_test.rego unit tests) are embedded and compiled once (Prepare); a Runtime
-// serves every Engine of a process, and an Engine digests one policy set (its attachments
+// serves every Engine of a process, and an Engine builds one policy set (its attachments
 // with their scopes) into the data the prepared query evaluates, so a decision only runs
 // Eval — or answers from the decision cache.
 //
 // Files: api.go (Input, Decision, Attachment, Scope: the types callers use), engine.go
-// (Prepare, New, Decide), policyset.go (a policy set digested for the Rego), cache.go
+// (Prepare, New, Decide), policyset.go (attachments turned into the policy set the Rego reads), cache.go
 // (the decision cache), result.go (decoding a Rego result into a Decision), depends.go
 // (dependent-action notes), evalfile.go (the `imsguard eval --input` file), embed.go.
 //

@@ -37,7 +37,7 @@ type Engine struct {
 	cat   *actions.Catalog
 	atts  []Attachment
 	query rego.PreparedEvalQuery
-	set   *ast.Term // the digested policy set, shared read-only by every evaluation
+	set   *ast.Term // the policy set, shared read-only by every evaluation
 	notes []string
 	cache *decisionCache
 	// scopedEPs are the enterprise projects some attachment is scoped to.
@@ -52,7 +52,7 @@ var ErrBadInput = errors.New("invalid decision input")
 
 // Runtime holds the compiled authz queries. They do not depend on the policy set (which is
 // passed as input), so one Runtime serves every Engine of a process: start-up and each
-// reload only digest the new policies. Safe for concurrent use.
+// reload only builds the new policy set. Safe for concurrent use.
 type Runtime struct {
 	result, index, scopes, annotate rego.PreparedEvalQuery
 }
@@ -99,14 +99,14 @@ func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Opti
 	return rt.New(ctx, cat, atts, opts)
 }
 
-// New digests the attachments once into the policy set the queries evaluate. Documents IAM
+// New turns the attachments once into the policy set the queries evaluate. Documents IAM
 // would reject (bad Effect, malformed actions, unknown operators, unparsable condition
 // values, 5.0 identity policies) are errors wrapping ErrInvalidPolicy unless opts.Lenient.
 func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
 	if cat == nil {
 		return nil, errors.New("authz: nil catalog")
 	}
-	d := &digester{lenient: opts.Lenient}
+	d := &setBuilder{lenient: opts.Lenient}
 	attData := d.attachments(atts)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -229,7 +229,7 @@ func indexActions(cat *actions.Catalog) []any {
 // project, i.e. whether the enterprise project of a request can change a decision.
 func (e *Engine) EnterpriseProjectScoped() bool { return len(e.scopedEPs) > 0 }
 
-// Notes returns what the engine noticed while digesting (lenient mode, agency policies).
+// Notes returns what the engine noticed while building the policy set (lenient mode, agency policies).
 func (e *Engine) Notes() []string { return append([]string(nil), e.notes...) }
 
 // Catalog returns the catalog the engine resolves requests with.

@@ -3,7 +3,6 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
@@ -16,14 +15,15 @@ var ErrInvalidPolicy = errors.New("policy cannot be evaluated")
 // ErrInvalidScope is wrapped by errors about attachment scopes.
 var ErrInvalidScope = errors.New("invalid attachment scope")
 
-// digester turns attachments into the data document authz.rego evaluates.
-type digester struct {
+// setBuilder turns attachments into the policy set: the data document authz.rego
+// evaluates. ("Policy set" here; the proxy's "digest" is a SHA-256 of files.)
+type setBuilder struct {
 	lenient bool
 	errs    []error
 	notes   []string
 }
 
-func (d *digester) problem(att int, name string, stmt int, format string, args ...any) {
+func (d *setBuilder) problem(att int, name string, stmt int, format string, args ...any) {
 	where := fmt.Sprintf("attachment %d (%s)", att, name)
 	if stmt >= 0 {
 		where += fmt.Sprintf(" statement %d", stmt)
@@ -36,10 +36,10 @@ func (d *digester) problem(att int, name string, stmt int, format string, args .
 	d.errs = append(d.errs, fmt.Errorf("%w: %s: %s", ErrInvalidPolicy, where, msg))
 }
 
-func (d *digester) attachments(atts []Attachment) []any {
+func (d *setBuilder) attachments(atts []Attachment) []any {
 	out := make([]any, 0, len(atts))
 	for i, a := range atts {
-		scope, err := digestScope(a.Scope)
+		scope, err := scopeData(a.Scope)
 		if err != nil {
 			d.errs = append(d.errs, fmt.Errorf("attachment %d (%s): %w", i, a.Name, err))
 		}
@@ -64,7 +64,7 @@ func (d *digester) attachments(atts []Attachment) []any {
 	return out
 }
 
-func digestScope(s Scope) (map[string]any, error) {
+func scopeData(s Scope) (map[string]any, error) {
 	set := func(list []string) map[string]any {
 		m := map[string]any{}
 		for _, v := range list {
@@ -89,7 +89,7 @@ func digestScope(s Scope) (map[string]any, error) {
 	return out, nil
 }
 
-func (d *digester) statement(att int, name string, fam policy.Family, st policy.Statement) (map[string]any, bool) {
+func (d *setBuilder) statement(att int, name string, fam policy.Family, st policy.Statement) (map[string]any, bool) {
 	var effect string
 	switch strings.ToLower(st.Effect) {
 	case "allow":
@@ -102,7 +102,7 @@ func (d *digester) statement(att int, name string, fam policy.Family, st policy.
 	}
 	var patterns []any
 	for _, a := range st.Actions {
-		p, err := NormalizeAction(a, fam)
+		p, err := policy.NormalizeAction(a, fam)
 		if err != nil {
 			d.problem(att, name, st.Index, "action %q: %v", a, err)
 			continue
@@ -148,42 +148,6 @@ func nonNilAny(s []any) []any {
 	return s
 }
 
-var actionSegRe = regexp.MustCompile(`^[a-z0-9_*?-]*$`)
-
-// NormalizeAction turns an action pattern into the form authz.rego matches: lower case,
-// exactly three segments, runs of '*' collapsed. For 1.0 roles (spec §10.2) a two-segment
-// pattern is padded with ":*" and an empty segment means "*".
-func NormalizeAction(pattern string, fam policy.Family) (string, error) {
-	p := strings.ToLower(pattern)
-	segs := strings.Split(p, ":")
-	if fam == policy.FamilyRole {
-		if len(segs) == 2 {
-			segs = append(segs, "*")
-		}
-		for i, s := range segs {
-			if s == "" {
-				segs[i] = "*"
-			}
-		}
-	}
-	if len(segs) != 3 {
-		return "", fmt.Errorf("must have three segments service:resource:operation")
-	}
-	for i, s := range segs {
-		if s == "" {
-			return "", fmt.Errorf("empty segment")
-		}
-		if !actionSegRe.MatchString(s) {
-			return "", fmt.Errorf("segment %q holds characters other than letters, digits, _, -, * and ?", s)
-		}
-		for strings.Contains(s, "**") {
-			s = strings.ReplaceAll(s, "**", "*")
-		}
-		segs[i] = s
-	}
-	return strings.Join(segs, ":"), nil
-}
-
 // escapeGlob quotes the glob meta characters OPA's glob.match knows beyond '*' and '?'.
 func escapeGlob(s string) string {
 	if !strings.ContainsAny(s, `[]{}\!`) {
@@ -199,8 +163,8 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
-// condition digests one (operator, key) pair; invalid ones are marked valid=false.
-func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry) map[string]any {
+// condition prepares one (operator, key) pair; invalid ones are marked valid=false.
+func (d *setBuilder) condition(att int, name string, stmt int, c policy.CondEntry) map[string]any {
 	op := policy.ParseOperator(c.Operator)
 	out := map[string]any{
 		"key": strings.ToLower(c.Key), "if_exists": op.IfExists, "qual": string(op.Qualifier),
@@ -213,7 +177,7 @@ func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry)
 	}
 	vals := make([]any, 0, len(c.Values))
 	for _, v := range c.Values {
-		x, err := digestValue(op.Operator, v)
+		x, err := conditionValue(op.Operator, v)
 		if err != nil {
 			d.problem(att, name, stmt, "condition %s %s: value %q: %v", c.Operator, c.Key, v, err)
 			return out
@@ -233,8 +197,8 @@ func (d *digester) condition(att int, name string, stmt int, c policy.CondEntry)
 	return out
 }
 
-// digestValue parses a policy value for its operator (spec §5.6).
-func digestValue(op policy.Operator, v string) (any, error) {
+// conditionValue parses a policy value for its operator (spec §5.6).
+func conditionValue(op policy.Operator, v string) (any, error) {
 	switch op.Type {
 	case policy.TypeNumber:
 		return policy.ParseNumberValue(v)

@@ -42,7 +42,7 @@ type Origin struct {
 	Pointer   string `json:"pointer"`
 }
 
-// stmt is one statement as the engine evaluates it (rego digest: actions normalized,
+// stmt is one statement as the engine evaluates it (as in the authz policy set: actions normalized,
 // resources split, conditions as predicates), with the scope of its attachment.
 type stmt struct {
 	origin  Origin
@@ -104,7 +104,7 @@ type model struct {
 	keys    []string // every condition key, lower case
 }
 
-// build reads attachments the way the engine's digest does, leniently: what IAM would
+// build reads attachments the way the engine's policy set does, leniently: what IAM would
 // reject is left out or evaluated fail-safe, and listed in skipped. (Without Lenient the
 // engine has refused such documents before the model is built.)
 func build(atts []authz.Attachment, opts policy.PredicateOptions) *model {
@@ -160,7 +160,7 @@ func originOf(a authz.Attachment, doc *policy.Document, st policy.Statement) Ori
 	return o
 }
 
-// statement digests one statement; skip says what the engine would leave out or read
+// statement reads one statement; skip says what the engine would leave out or read
 // fail-safe ("" when nothing).
 func statement(a authz.Attachment, doc *policy.Document, st policy.Statement, opts policy.PredicateOptions) (*stmt, string) {
 	s := &stmt{origin: originOf(a, doc, st), scope: newScope(a.Scope)}
@@ -174,7 +174,7 @@ func statement(a authz.Attachment, doc *policy.Document, st policy.Statement, op
 		return nil, fmt.Sprintf("a statement with Effect %q", st.Effect)
 	}
 	for _, p := range st.Actions {
-		n, err := authz.NormalizeAction(p, doc.Family)
+		n, err := policy.NormalizeAction(p, doc.Family)
 		if err != nil {
 			skip = append(skip, fmt.Sprintf("action %q", p))
 			continue

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/imsguard/imsguard/rego/lint"
 )
 
 // Change is one API (or API variant) or action whose status differs between two
@@ -111,8 +109,16 @@ func (r *Diff) WriteText(w io.Writer) error {
 	if len(r.Changes) == 0 {
 		b.WriteString("No change in what the policies grant on IMS.\n")
 	} else {
-		fmt.Fprintf(&b, "\n%s: %d widen access, %d narrow it.\n", lint.Count(len(r.Changes), "change", "changes"), r.Widened, r.Narrowed)
+		fmt.Fprintf(&b, "\n%s: %d widen access, %d narrow it.\n", plural(len(r.Changes), "change", "changes"), r.Widened, r.Narrowed)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plural renders n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -7,8 +7,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/imsguard/imsguard/policy"
-
-	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // actionList digests the elements of an Action or NotAction value (a single string counts
@@ -169,7 +167,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		norm := ""
 		if fam == policy.FamilyIdentity && v == "*" {
 			norm = "*:*:*"
-		} else if p, err := authz.NormalizeAction(v, fam); err == nil {
+		} else if p, err := policy.NormalizeAction(v, fam); err == nil {
 			norm = p
 		}
 		var normSegs, expands []*ast.Term

@@ -115,16 +115,16 @@ func (r *Report) WriteText(w io.Writer) error {
 // text is the summary line.
 func (s Summary) text() string {
 	parts := []string{
-		Count(s.Errors, "error", "errors"),
-		Count(s.Warnings, "warning", "warnings"),
-		Count(s.Infos, "info", "infos"),
+		count(s.Errors, "error", "errors"),
+		count(s.Warnings, "warning", "warnings"),
+		count(s.Infos, "info", "infos"),
 	}
-	line := fmt.Sprintf("%s, %s: %s", Count(s.Files, "file", "files"), Count(s.Documents, "document", "documents"), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%s, %s: %s", count(s.Files, "file", "files"), count(s.Documents, "document", "documents"), strings.Join(parts, ", "))
 	if s.Suppressed > 0 {
 		line += fmt.Sprintf(" (%d suppressed)", s.Suppressed)
 	}
 	if s.Expired > 0 {
-		line += fmt.Sprintf(" (%s expired)", Count(s.Expired, "suppression", "suppressions"))
+		line += fmt.Sprintf(" (%s expired)", count(s.Expired, "suppression", "suppressions"))
 	}
 	if s.Failed {
 		line += fmt.Sprintf("; fails at --fail-on %s", s.FailOn)
@@ -132,7 +132,8 @@ func (s Summary) text() string {
 	return line
 }
 
-func Count(n int, one, many string) string {
+// count renders n with the singular or plural noun.
+func count(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
