@@ -152,6 +152,10 @@ func maxU(a, b u128) u128 {
 // parseRequestIP reads a request value the way the engine does: it must be a plain IPv4
 // address (valid as a /32 CIDR) or an IPv6 address (valid as a /128 CIDR).
 func parseRequestIP(v string) (u128, bool) {
+	if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
+		b := a.As16() // IPv4 as ::ffff:a.b.c.d, as net.IP.To16 gives it
+		return u128From16(b[:]), true
+	}
 	suffix := "/32"
 	if strings.Contains(v, ":") {
 		suffix = "/128"

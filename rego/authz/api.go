@@ -61,6 +61,10 @@ type Input struct {
 	EnterpriseProjectUnknown bool
 	APISupportsEP            *bool               // overrides the catalog's enterprise_project flag
 	Context                  map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
+	// Resource is the resource the request acts on (spec §6.3),
+	// service:region:account:type:path, for resource-capable services; "" for none (IMS
+	// requests): statements with a Resource then never apply.
+	Resource string
 
 	// Explain asks for the skipped attachments and missing condition keys (offline tools).
 	Explain bool

@@ -17,7 +17,7 @@ import (
 
 // benchAttachments builds 8 policies × 8 statements: a realistic mix of exact actions,
 // wildcards, non-IMS services, and (when conditional) conditions on most statements.
-func benchAttachments(b *testing.B, conditional bool) []Attachment {
+func benchAttachments(b testing.TB, conditional bool) []Attachment {
 	b.Helper()
 	acts := []string{"ims:images:list", "ims:images:get", "ims:images:update", "ims:*:get*", "ecs:servers:list", "obs:object:*", "ims:images:share", "ims:quotas:get"}
 	var atts []Attachment
@@ -106,6 +106,7 @@ func BenchmarkDecide(b *testing.B) {
 		{"uncached", false, -1, false},
 		{"conditions-cached", true, 0, false},
 		{"conditions-uncached", true, 0, true},
+		{"conditions-miss", true, -1, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			e, err := New(ctx, cat, benchAttachments(b, tc.conditional), Options{CacheSize: tc.cache})

@@ -11,6 +11,9 @@ import (
 // on (Depends, spec §7.4) is not attached in the same scope. Depends grants nothing by
 // itself; the note (I-DEPENDS-MISSING) says the role may not work as IAM would apply it.
 func (e *Engine) dependsNotes(d Decision, in Input) []string {
+	if !e.roleDepends {
+		return nil
+	}
 	used := map[int]bool{}
 	for _, a := range d.Actions {
 		for _, m := range a.Matched {

@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
 
 	"github.com/imsguard/imsguard/rego/opa"
 )
@@ -39,7 +40,10 @@ type Engine struct {
 	query rego.PreparedEvalQuery
 	set   *ast.Term // the policy set, shared read-only by every evaluation
 	notes []string
-	cache *decisionCache
+	cache *decisionCache // nil: off
+	prog  *compiled      // the compiled policy set; nil: the reference decides
+	// roleDepends: some attachment is a 1.0 role with Depends (dependsNotes has work).
+	roleDepends bool
 	// scopedEPs are the enterprise projects some attachment is scoped to.
 	scopedEPs map[string]bool
 }
@@ -106,7 +110,7 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if cat == nil {
 		return nil, errors.New("authz: nil catalog")
 	}
-	d := &setBuilder{lenient: opts.Lenient}
+	d := &setBuilder{lenient: opts.Lenient, predOpts: policy.PredicateOptions{AbsentNegated: opts.AbsentNegated}}
 	attData := d.attachments(atts)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -141,12 +145,19 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if err != nil {
 		return nil, fmt.Errorf("convert policy set: %w", err)
 	}
-	size := opts.CacheSize
-	if size == 0 {
-		size = 4096
+	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, scopedEPs: map[string]bool{}}
+	if e.cache, err = newDecisionCache(opts.CacheSize); err != nil {
+		return nil, err
 	}
-	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, cache: newDecisionCache(size), scopedEPs: map[string]bool{}}
+	if e.prog, err = compileEngine(ctx, cat, atts, d.typed); err != nil {
+		// The reference evaluator decides alone: slower, never different.
+		e.notes = append(e.notes, "the policy set could not be compiled ("+err.Error()+"); decisions use the reference evaluator")
+		e.cache = nil
+	}
 	for _, a := range atts {
+		if a.Document != nil && a.Document.Family == policy.FamilyRole && len(a.Document.Depends) > 0 {
+			e.roleDepends = true
+		}
 		if a.Scope.Kind == ScopeEnterpriseProject {
 			for _, ep := range a.Scope.EnterpriseProjects {
 				e.scopedEPs[ep] = true
@@ -252,33 +263,59 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 		d := Decision{Effect: Allow, API: api, Actions: []ActionDecision{}, Notes: append(notes, "no IAM action is required for this API")}
 		return d, nil
 	}
+	var d Decision
+	if in.Explain || e.prog == nil {
+		d, err = e.decideReference(ctx, in, acts, epSupported)
+	} else {
+		d, err = e.decideCompiled(ctx, in, acts, epSupported)
+	}
+	if err != nil {
+		return deny, err
+	}
+	d.API = api
+	if len(notes) > 0 {
+		d.Notes = append(append([]string(nil), notes...), d.Notes...)
+	}
+	return d, nil
+}
+
+// decideCompiled decides with the compiled policy set, through the decision cache: the
+// key is the request's shape (project, enterprise project, actions) and the truth of
+// every condition it checked, so a decision is reused exactly when it must be the same —
+// whatever the time, the address or the user, as long as each condition says the same.
+func (e *Engine) decideCompiled(ctx context.Context, in Input, acts []string, epSupported bool) (Decision, error) {
+	r := e.prog.newRequest(in, acts, epSupported)
 	key := ""
-	if !in.Explain && e.cache != nil {
-		key = cacheKey(in, acts, epSupported, e.scopedEPs)
-		if d, ok := e.cache.get(key, in.Context); ok {
-			d.API, d.Cached = api, true
-			if len(notes) > 0 {
-				d.Notes = append(append([]string(nil), d.Notes...), notes...)
-			}
+	if e.cache != nil {
+		key = cacheKey(r, epSupported, e.scopedEPs)
+		if d, ok := e.cache.Get(key); ok {
+			d.Cached = true
 			return d, nil
 		}
 	}
+	d, err := e.prog.decide(ctx, r, acts, e.name)
+	if err != nil {
+		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	d.Notes = e.dependsNotes(d, in)
+	if key != "" {
+		e.cache.Add(key, d)
+	}
+	return d, nil
+}
+
+// decideReference decides with authz.rego (explanations, and policy sets the compiler
+// could not take): uncached.
+func (e *Engine) decideReference(ctx context.Context, in Input, acts []string, epSupported bool) (Decision, error) {
 	term, err := opa.EvalTerm(ctx, e.query, buildInput(e.set, in, acts, epSupported))
 	if err != nil {
-		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
+		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
-	d, dependent, keys, err := e.decode(term, acts)
+	d, err := e.decode(term, acts)
 	if err != nil {
-		return deny, fmt.Errorf("%w: %v", ErrEvaluation, err)
+		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
-	d.API = api
 	d.Notes = append(d.Notes, e.dependsNotes(d, in)...)
-	if key != "" {
-		e.cache.put(key, in.Context, dependent, keys, d)
-	}
-	if len(notes) > 0 {
-		d.Notes = append(notes, d.Notes...)
-	}
 	return d, nil
 }
 
@@ -366,7 +403,7 @@ func buildInput(set *ast.Term, in Input, acts []string, epSupported bool) ast.Va
 		ast.Item(ast.StringTerm("ep_unknown"), ast.BooleanTerm(in.EnterpriseProjectUnknown)),
 		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxObj)),
 		ast.Item(ast.StringTerm("explain"), ast.BooleanTerm(in.Explain)),
-		ast.Item(ast.StringTerm("resource"), ast.StringTerm("")),
+		ast.Item(ast.StringTerm("resource"), ast.StringTerm(in.Resource)),
 	)
 	return obj
 }

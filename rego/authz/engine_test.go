@@ -173,11 +173,11 @@ func TestDecideUnknownEnterpriseProject(t *testing.T) {
 	assert.Equal(t, ExplicitDeny, get("", true, "GET", img), "the image may be in ep-fin")
 	assert.Equal(t, Allow, get("", false, "GET", img), "names none: enterprise-project grants are ignored (offline)")
 
-	before := len(e.cache.shape)
+	before := e.cache.Len()
 	for i := range 200 {
 		assert.Equal(t, ImplicitDeny, get(fmt.Sprintf("made-up-%d", i), false, "DELETE", img))
 	}
-	assert.LessOrEqual(t, len(e.cache.shape), before+1, "made-up enterprise project ids share one cache entry")
+	assert.LessOrEqual(t, e.cache.Len(), before+1, "made-up enterprise project ids share one cache entry")
 }
 
 func TestDecideConditions(t *testing.T) {
@@ -232,9 +232,10 @@ func TestDecideConditions(t *testing.T) {
 	}
 }
 
-// TestDecideCacheKeysOnConditionValues: cached conditional decisions are keyed on the values
-// of the keys their conditions read, and decisions reading a volatile key are not cached.
-func TestDecideCacheKeysOnConditionValues(t *testing.T) {
+// TestDecideCacheKeysOnConditionTruth: cached decisions are keyed on whether each checked
+// condition held, not on the values: any request whose conditions all say the same reuses
+// the decision — time-bound ones included — and one whose truth differs never does.
+func TestDecideCacheKeysOnConditionTruth(t *testing.T) {
 	e := engine(t, allProjects(t, "cond", `{"Version":"1.1","Statement":[
 		{"Effect":"Allow","Action":["ims:images:list"],"Condition":{"StringEquals":{"g:UserName":["alice"]}}},
 		{"Effect":"Allow","Action":["ims:images:get"],"Condition":{"DateLessThan":{"g:CurrentTime":["2030-01-01T00:00:00Z"]}}}
@@ -258,11 +259,13 @@ func TestDecideCacheKeysOnConditionValues(t *testing.T) {
 		{"ims:images:list", []string{"g:UserName", "alice", "g:SourceIp", "10.9.9.9"}, Allow, true}, // SourceIp is not read
 		{"ims:images:list", []string{"g:UserName", "bob"}, ImplicitDeny, false},
 		{"ims:images:list", []string{"g:username", "bob"}, ImplicitDeny, true},
+		{"ims:images:list", []string{"g:UserName", "carol"}, ImplicitDeny, true}, // another value, the same truth
 		{"ims:images:list", []string{"g:UserName", "alice"}, Allow, true},
-		{"ims:images:list", nil, ImplicitDeny, false},
+		{"ims:images:list", nil, ImplicitDeny, true}, // absent: StringEquals is false, as for bob
 		{"ims:images:get", []string{"g:CurrentTime", "2029-01-01T00:00:00Z"}, Allow, false},
-		{"ims:images:get", []string{"g:CurrentTime", "2029-01-01T00:00:00Z"}, Allow, false}, // volatile
+		{"ims:images:get", []string{"g:CurrentTime", "2029-06-01T00:00:01Z"}, Allow, true}, // time moves on, still before
 		{"ims:images:get", []string{"g:CurrentTime", "2031-01-01T00:00:00Z"}, ImplicitDeny, false},
+		{"ims:images:get", []string{"g:CurrentTime", "2032-01-01T00:00:00Z"}, ImplicitDeny, true},
 	}
 	for i, s := range steps {
 		d := decide(s.action, s.kv...)

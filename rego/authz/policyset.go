@@ -21,6 +21,29 @@ type setBuilder struct {
 	lenient bool
 	errs    []error
 	notes   []string
+	// typed holds, per attachment, the statements as the compiler reads them: the same
+	// statements, in the same array positions, as the policy set.
+	typed [][]typedStmt
+	// predOpts builds the condition predicates of typed statements.
+	predOpts policy.PredicateOptions
+}
+
+// typedStmt is one statement of the policy set as the compiled engine evaluates it.
+type typedStmt struct {
+	pos       int  // array position in the attachment's statements (the policy set's j)
+	index     int  // statement index in the document
+	deny      bool //
+	actions   []string
+	resources [][]string // [service, region, account, type, path] glob patterns, escaped
+	conds     []typedCond
+}
+
+// typedCond is one condition: its predicate when the policy set marks it valid; an
+// invalid one is evaluated fail-safe (false in an Allow, true in a Deny).
+type typedCond struct {
+	valid bool
+	pred  policy.Predicate
+	err   error // the predicate could not be built although the policy set finds it valid
 }
 
 func (d *setBuilder) problem(att int, name string, stmt int, format string, args ...any) {
@@ -44,14 +67,17 @@ func (d *setBuilder) attachments(atts []Attachment) []any {
 			d.errs = append(d.errs, fmt.Errorf("attachment %d (%s): %w", i, a.Name, err))
 		}
 		stmts := []any{}
+		var typed []typedStmt
 		doc := a.Document
 		switch {
 		case doc == nil || doc.Root == nil:
 			d.problem(i, a.Name, -1, "no policy document")
 		case doc.Family == policy.FamilyPolicy || doc.Family == policy.FamilyRole:
 			for _, st := range doc.Statements {
-				if s, ok := d.statement(i, a.Name, doc.Family, st); ok {
+				if s, ts, ok := d.statement(i, a.Name, doc.Family, st); ok {
+					ts.pos = len(stmts)
 					stmts = append(stmts, s)
+					typed = append(typed, ts)
 				}
 			}
 		case doc.Family == policy.FamilyAgency:
@@ -60,6 +86,7 @@ func (d *setBuilder) attachments(atts []Attachment) []any {
 			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are", doc.Version, doc.Family)
 		}
 		out = append(out, map[string]any{"name": a.Name, "scope": scope, "statements": stmts})
+		d.typed = append(d.typed, typed)
 	}
 	return out
 }
@@ -89,16 +116,18 @@ func scopeData(s Scope) (map[string]any, error) {
 	return out, nil
 }
 
-func (d *setBuilder) statement(att int, name string, fam policy.Family, st policy.Statement) (map[string]any, bool) {
+func (d *setBuilder) statement(att int, name string, fam policy.Family, st policy.Statement) (map[string]any, typedStmt, bool) {
 	var effect string
+	ts := typedStmt{index: st.Index}
 	switch strings.ToLower(st.Effect) {
 	case "allow":
 		effect = "Allow"
 	case "deny":
 		effect = "Deny"
+		ts.deny = true
 	default:
 		d.problem(att, name, st.Index, "Effect %q is neither Allow nor Deny; statement ignored", st.Effect)
-		return nil, false
+		return nil, ts, false
 	}
 	var patterns []any
 	for _, a := range st.Actions {
@@ -116,12 +145,15 @@ func (d *setBuilder) statement(att int, name string, fam policy.Family, st polic
 		}
 	}
 	if len(patterns) == 0 {
-		return nil, false
+		return nil, ts, false
+	}
+	for _, p := range patterns {
+		ts.actions = append(ts.actions, p.(string))
 	}
 	var resources []any
 	for _, r := range st.Resources {
 		if r == "*" {
-			resources = nil
+			resources, ts.resources = nil, nil
 			break
 		}
 		parts := strings.SplitN(r, ":", 5)
@@ -129,16 +161,24 @@ func (d *setBuilder) statement(att int, name string, fam policy.Family, st polic
 			d.problem(att, name, st.Index, "resource %q is not service:region:account:type:path", r)
 			continue
 		}
-		resources = append(resources, []any{strings.ToLower(escapeGlob(parts[0])), escapeGlob(parts[1]), escapeGlob(parts[2]), strings.ToLower(escapeGlob(parts[3])), escapeGlob(parts[4])})
+		rp := []string{strings.ToLower(escapeGlob(parts[0])), escapeGlob(parts[1]), escapeGlob(parts[2]), strings.ToLower(escapeGlob(parts[3])), escapeGlob(parts[4])}
+		ts.resources = append(ts.resources, rp)
+		resources = append(resources, []any{rp[0], rp[1], rp[2], rp[3], rp[4]})
 	}
 	conds := make([]any, 0, len(st.Condition))
 	for _, c := range st.Condition {
-		conds = append(conds, d.condition(att, name, st.Index, c))
+		m := d.condition(att, name, st.Index, c)
+		conds = append(conds, m)
+		tc := typedCond{valid: m["valid"] == true}
+		if tc.valid {
+			tc.pred, tc.err = policy.NewPredicate(c, d.predOpts)
+		}
+		ts.conds = append(ts.conds, tc)
 	}
 	return map[string]any{
 		"index": st.Index, "effect": effect, "actions": patterns, "resources": nonNilAny(resources),
 		"conditions": conds, "has_conditions": len(conds) > 0,
-	}, true
+	}, ts, true
 }
 
 func nonNilAny(s []any) []any {

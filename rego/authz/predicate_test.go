@@ -70,7 +70,8 @@ func TestPredicateAgreesWithEngine(t *testing.T) {
 				if len(req) > 0 && req[0] == "q" {
 					key = strings.ToUpper(c.key) // keys are case-insensitive
 				}
-				d, err := e.Decide(ctx, Input{Action: "ims:images:list", Project: "ae-ad-1", Context: map[string][]string{key: req}})
+				// Explain: the reference evaluator (authz.rego), not the compiled one, which uses the predicate itself.
+				d, err := e.Decide(ctx, Input{Action: "ims:images:list", Project: "ae-ad-1", Context: map[string][]string{key: req}, Explain: true})
 				require.NoError(t, err)
 				checked++
 				assert.Equal(t, p.Holds(req), d.Effect == Allow, "%s %s %q, request %q (absent_negated %v)", c.op, c.key, c.vals, req, absentNegated)

@@ -1,47 +1,35 @@
 package authz
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// decode turns the Rego result object into a Decision without a JSON round trip. It also
-// returns whether the decision depended on the request context (some statement with a
-// Condition or Resource was checked) and which context keys those conditions read.
-func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, error) {
+// decode turns the reference's result object into a Decision without a JSON round trip.
+func (e *Engine) decode(t *ast.Term, acts []string) (Decision, error) {
 	obj, ok := t.Value.(ast.Object)
 	if !ok {
-		return Decision{}, false, nil, fmt.Errorf("result is %T, not an object", t.Value)
+		return Decision{}, fmt.Errorf("result is %T, not an object", t.Value)
 	}
 	var d Decision
 	dec, err := str(obj, "decision")
 	if err != nil {
-		return d, false, nil, err
+		return d, err
 	}
 	switch Effect(dec) {
 	case Allow, ExplicitDeny, ImplicitDeny:
 		d.Effect = Effect(dec)
 	default:
-		return d, false, nil, fmt.Errorf("unknown decision %q", dec)
-	}
-	dependent := false
-	var keys []string
-	if ks, ok := obj.Get(ast.StringTerm("context_keys")).Value.(ast.Set); ok {
-		ks.Foreach(func(x *ast.Term) {
-			if k, ok := x.Value.(ast.String); ok {
-				keys = append(keys, string(k))
-			}
-		})
-		sort.Strings(keys)
-	} else {
-		return d, false, nil, fmt.Errorf("context_keys is not a set")
+		return d, fmt.Errorf("unknown decision %q", dec)
 	}
 	per, ok := obj.Get(ast.StringTerm("actions")).Value.(ast.Object)
 	if !ok {
-		return d, false, nil, fmt.Errorf("actions is not an object")
+		return d, fmt.Errorf("actions is not an object")
 	}
 	d.Actions = make([]ActionDecision, 0, len(acts))
 	seen := map[string]bool{}
@@ -53,27 +41,22 @@ func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, e
 		seen[lower] = true
 		at := per.Get(ast.StringTerm(lower))
 		if at == nil {
-			return d, false, nil, fmt.Errorf("no decision for action %s", a)
+			return d, fmt.Errorf("no decision for action %s", a)
 		}
 		ao, ok := at.Value.(ast.Object)
 		if !ok {
-			return d, false, nil, fmt.Errorf("decision for %s is not an object", a)
+			return d, fmt.Errorf("decision for %s is not an object", a)
 		}
 		ad := ActionDecision{Action: a, Matched: []StatementRef{}}
 		es, ok := termString(ao.Get(ast.StringTerm("effect")))
 		if !ok {
-			return d, false, nil, fmt.Errorf("no effect for action %s", a)
+			return d, fmt.Errorf("no effect for action %s", a)
 		}
 		ad.Effect = Effect(es)
-		if nc, err := num(ao.Get(ast.StringTerm("ncond"))); err != nil {
-			return d, false, nil, fmt.Errorf("ncond of %s: %v", a, err)
-		} else if nc > 0 {
-			dependent = true
-		}
 		for _, part := range []struct{ key, effect string }{{"allow", "Allow"}, {"deny", "Deny"}} {
 			groups, ok := termArray(ao.Get(ast.StringTerm(part.key)))
 			if !ok {
-				return d, false, nil, fmt.Errorf("%s of %s is not an array", part.key, a)
+				return d, fmt.Errorf("%s of %s is not an array", part.key, a)
 			}
 			var gerr error
 			groups.Foreach(func(g *ast.Term) {
@@ -82,23 +65,20 @@ func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, e
 				}
 			})
 			if gerr != nil {
-				return d, false, nil, gerr
+				return d, gerr
 			}
 		}
 		if err := e.appendRefs(&ad, ao.Get(ast.StringTerm("cond")), ""); err != nil {
-			return d, false, nil, err
+			return d, err
 		}
 		if ct := ao.Get(ast.StringTerm("checked")); ct != nil {
 			tmp := ActionDecision{Action: a}
 			if err := e.appendRefs(&tmp, ct, ""); err != nil {
-				return d, false, nil, err
+				return d, err
 			}
 			ad.Conditional = tmp.Matched
 		}
-		sort.Slice(ad.Matched, func(i, j int) bool {
-			x, y := ad.Matched[i], ad.Matched[j]
-			return x.Attachment < y.Attachment || x.Attachment == y.Attachment && x.Statement < y.Statement
-		})
+		ad.Matched = sortRefs(ad.Matched)
 		d.Actions = append(d.Actions, ad)
 	}
 	if s, ok := obj.Get(ast.StringTerm("skipped")).Value.(ast.Set); ok {
@@ -121,7 +101,29 @@ func (e *Engine) decode(t *ast.Term, acts []string) (Decision, bool, []string, e
 		})
 		sort.Strings(d.MissingKeys)
 	}
-	return d, dependent, keys, nil
+	return d, nil
+}
+
+// sortRefs orders matched statements by attachment and statement and drops repeats (a
+// statement of an attachment scoped to several enterprise projects is found once per
+// enterprise project when the request's is unknown).
+func sortRefs(refs []StatementRef) []StatementRef {
+	slices.SortFunc(refs, func(x, y StatementRef) int {
+		if c := cmp.Compare(x.Attachment, y.Attachment); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Statement, y.Statement); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Effect, y.Effect)
+	})
+	out := refs[:0]
+	for i, r := range refs {
+		if i == 0 || r != refs[i-1] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // appendRefs adds matched statements: [attachment, statement] with the given effect, or

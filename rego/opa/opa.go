@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
@@ -71,7 +72,7 @@ func QueryOptions(c *ast.Compiler, query string) []func(*rego.Rego) {
 // EvalTerm evaluates a prepared single-expression query with a parsed input and returns
 // the result as an AST term (no conversion to Go values). An undefined result is an error.
 func EvalTerm(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (*ast.Term, error) {
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(in),
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(in), rego.EvalMetrics(metrics.NoOp()),
 		rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }))
 	if err != nil {
 		return nil, err

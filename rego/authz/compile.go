@@ -1,0 +1,386 @@
+package authz
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/imsguard/imsguard/actions"
+)
+
+// The policy compiler turns one policy set into a Rego module shaped for OPA's rule index.
+// Every rule starts with equalities on the request — an action, the project or the
+// enterprise project — so an evaluation only visits the rules of the request's own
+// actions and scope. The statements that match a catalog action in one scope are gathered
+// into one rule per effect: its unconditional statements as a group (one hit names the
+// group), its conditional ones filtered by input.held. Conditions are not evaluated in the
+// module: the engine evaluates each statement's Condition block once per request in Go
+// (policy.Predicate, held against authz.rego by the agreement tests) and passes the
+// statements whose conditions hold. Statements with a Resource get a rule each (their
+// resource check is Rego's glob.match), and every statement has glob rules for actions
+// outside the IMS catalog. The reference evaluator, authz.rego, interprets the same
+// policy set generically; the differential tests require both to give the same decision
+// and the same matched statements.
+//
+// Input (one evaluation decides up to maxSlots actions):
+//
+//	a0 … a3      the request's actions, lower case, one per slot
+//	u0 … u3      true when that action is not an IMS catalog action (glob rules apply)
+//	project      the request's project
+//	ep           the enterprise project the request is established in ("" if none)
+//	ep_unknown   the API honours enterprise projects but the request's is not established
+//	held         the set of conditional statements (ids) whose conditions hold
+//	res          the request resource as [service, region, account, type, path], if any
+//
+// Output: result = the set of hits, each a number: g*maxSlots+k for group g matching the
+// action in slot k, and -(s*maxSlots+k)-1 for statement s (conditional, with a Resource,
+// or found by glob).
+
+// maxSlots is how many actions one evaluation decides; more take several evaluations.
+const maxSlots = 4
+
+// stmtRef is one statement of the compiled set.
+type stmtRef struct {
+	att    int  // attachment index
+	index  int  // statement index in the document
+	deny   bool //
+	conds  []typedCond
+	scope  Scope
+	epSet  map[string]bool
+	prjSet map[string]bool
+}
+
+// conditional reports whether the statement needs a per-request check in Go.
+func (s *stmtRef) conditional() bool { return len(s.conds) > 0 }
+
+// applies reports whether the statement's attachment scope covers the request (the Go
+// side of the scope guards, used to keep cache keys to the statements that matter).
+func (s *stmtRef) applies(project, ep string, epUnknown bool) bool {
+	switch s.scope.Kind {
+	case ScopeAllProjects:
+		return true
+	case ScopeProject:
+		return s.prjSet[project]
+	case ScopeGlobal:
+		return project == "global"
+	case ScopeEnterpriseProject:
+		return ep != "" && s.epSet[ep] || epUnknown && s.deny
+	}
+	return false
+}
+
+// program is a compiled policy set: the module text and what the engine needs to feed
+// and read it.
+type program struct {
+	module string
+	stmts  []stmtRef
+	groups [][]int // group → its unconditional statements
+	// byAction lists, for each IMS catalog action, the conditional statements whose
+	// patterns match it; uncatalogued actions check every conditional statement.
+	byAction    map[string][]int
+	conditional []int
+	catalog     map[string]bool
+}
+
+// compileSet builds the program of a policy set (typed: per attachment, its statements)
+// under package pkg.
+func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt) (*program, error) {
+	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}}
+	var catActs []string
+	for _, a := range cat.ServiceActions() {
+		l := strings.ToLower(a)
+		if !pr.catalog[l] {
+			pr.catalog[l] = true
+			catActs = append(catActs, l)
+		}
+	}
+	sort.Strings(catActs)
+
+	// Gather: per (catalog action, scope guard, effect), the unconditional and the
+	// conditional statements.
+	type groupKey struct {
+		action, guard string
+		deny          bool
+	}
+	type group struct{ static, cond []int }
+	groups := map[groupKey]*group{}
+	var order []groupKey
+	var perStatement []string // rules of statements with a Resource, and glob rules
+	var listing strings.Builder
+	for i, stmts := range typed {
+		a := atts[i]
+		for _, st := range stmts {
+			id := len(pr.stmts)
+			ref := stmtRef{att: i, index: st.index, deny: st.deny, conds: st.conds, scope: a.Scope,
+				epSet: setOf(a.Scope.EnterpriseProjects), prjSet: setOf(a.Scope.Projects)}
+			pr.stmts = append(pr.stmts, ref)
+			if ref.conditional() {
+				pr.conditional = append(pr.conditional, id)
+			}
+			fmt.Fprintf(&listing, "#   %d: %s statement %d: %s %s", id, quote(a.Name), st.index, effectName(st.deny), strings.Join(st.actions, ", "))
+			if ref.conditional() {
+				listing.WriteString(" (Condition)")
+			}
+			if len(st.resources) > 0 {
+				listing.WriteString(" (Resource)")
+			}
+			listing.WriteString("\n")
+			var checks []string
+			if ref.conditional() {
+				checks = append(checks, fmt.Sprintf("input.held[%d]", id))
+			}
+			if len(st.resources) > 0 {
+				checks = append(checks, fmt.Sprintf("res_%d", id))
+				for _, rp := range st.resources {
+					var body []string
+					body = append(body, "count(input.res) == 5")
+					for k, p := range rp {
+						body = append(body, fmt.Sprintf("glob.match(%s, [], input.res[%d])", quote(p), k))
+					}
+					perStatement = append(perStatement, rule(fmt.Sprintf("res_%d", id), body))
+				}
+			}
+			scopes := scopeGuards(a.Scope, st.deny)
+			for _, act := range catActs {
+				if !anyMatch(st.actions, act) {
+					continue
+				}
+				if ref.conditional() {
+					pr.byAction[act] = append(pr.byAction[act], id)
+				}
+				for _, sg := range scopes {
+					if len(st.resources) > 0 {
+						for k := range maxSlots {
+							perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -(id*maxSlots+k)-1),
+								append([]string{fmt.Sprintf("input.a%d == %s", k, quote(act)), sg}, checks...)))
+						}
+						continue
+					}
+					key := groupKey{act, sg, st.deny}
+					g := groups[key]
+					if g == nil {
+						g = &group{}
+						groups[key] = g
+						order = append(order, key)
+					}
+					if ref.conditional() {
+						g.cond = append(g.cond, id)
+					} else {
+						g.static = append(g.static, id)
+					}
+				}
+			}
+			for _, p := range st.actions {
+				for _, sg := range scopes {
+					for k := range maxSlots {
+						perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -(id*maxSlots+k)-1),
+							append([]string{fmt.Sprintf("input.u%d == true", k), fmt.Sprintf("action_glob(%s, input.a%d)", quote(p), k), sg}, checks...)))
+					}
+				}
+			}
+		}
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Generated by imsguard from %d policy attachment(s); do not edit.\n", len(atts))
+	b.WriteString("# Input and output: rego/authz/compile.go. The statements are listed at the end.\n")
+	fmt.Fprintf(&b, "package %s\n\n", pkg)
+	b.WriteString("result := hit\n\n")
+	b.WriteString("# Action patterns for actions outside the catalog. A function, so that the rule\n")
+	b.WriteString("# index, which would match every pattern against every slot, leaves it alone.\n")
+	b.WriteString("action_glob(pattern, action) if glob.match(pattern, [\":\"], action)\n")
+	rules := 0
+	for _, key := range order {
+		g := groups[key]
+		if len(g.static) > 0 {
+			gid := len(pr.groups)
+			pr.groups = append(pr.groups, g.static)
+			fmt.Fprintf(&b, "\n# %s %s: %s\n", effectName(key.deny), key.action, listIDs(g.static))
+			for k := range maxSlots {
+				b.WriteString(rule(fmt.Sprintf("hit contains %d", gid*maxSlots+k), []string{fmt.Sprintf("input.a%d == %s", k, quote(key.action)), key.guard}))
+				rules++
+			}
+		}
+		if len(g.cond) > 0 {
+			fmt.Fprintf(&b, "\n# %s %s if the Condition holds: %s\n", effectName(key.deny), key.action, listIDs(g.cond))
+			for k := range maxSlots {
+				b.WriteString(rule("hit contains v", []string{fmt.Sprintf("input.a%d == %s", k, quote(key.action)), key.guard,
+					"some s in input.held", "s in " + intSet(g.cond), fmt.Sprintf("v := -1 - (s * %d + %d)", maxSlots, k)}))
+				rules++
+			}
+		}
+	}
+	for _, r := range perStatement {
+		b.WriteString("\n")
+		b.WriteString(r)
+		rules++
+	}
+	if rules == 0 {
+		b.WriteString("\nhit := set()\n")
+	}
+	b.WriteString("\n# Statements:\n")
+	b.WriteString(listing.String())
+	pr.module = b.String()
+	return pr, nil
+}
+
+// hitsOf decodes a hit into the slot it concerns and the statements it names.
+func (pr *program) hitsOf(v int) (slot int, stmts []int, ok bool) {
+	if v >= 0 {
+		g := v / maxSlots
+		if g >= len(pr.groups) {
+			return 0, nil, false
+		}
+		return v % maxSlots, pr.groups[g], true
+	}
+	x := -(v + 1)
+	s := x / maxSlots
+	if s >= len(pr.stmts) {
+		return 0, nil, false
+	}
+	return x % maxSlots, []int{s}, true
+}
+
+// scopeGuards are the alternative scope conditions of an attachment ("" for all
+// projects); an enterprise-project Deny also applies when the request's enterprise
+// project is unknown.
+func scopeGuards(s Scope, deny bool) []string {
+	switch s.Kind {
+	case ScopeAllProjects:
+		return []string{""}
+	case ScopeGlobal:
+		return []string{`input.project == "global"`}
+	case ScopeProject:
+		out := make([]string, 0, len(s.Projects))
+		for _, p := range sortedUnique(s.Projects) {
+			out = append(out, "input.project == "+quote(p))
+		}
+		return out
+	case ScopeEnterpriseProject:
+		var out []string
+		for _, e := range sortedUnique(s.EnterpriseProjects) {
+			out = append(out, "input.ep == "+quote(e))
+		}
+		if deny {
+			out = append(out, "input.ep_unknown == true")
+		}
+		return out
+	}
+	return nil
+}
+
+// rule renders a rule with a body (empty expressions are left out).
+func rule(head string, exprs []string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" if {\n")
+	n := 0
+	for _, e := range exprs {
+		if e != "" {
+			fmt.Fprintf(&b, "\t%s\n", e)
+			n++
+		}
+	}
+	if n == 0 {
+		b.WriteString("\ttrue\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func effectName(deny bool) string {
+	if deny {
+		return "Deny"
+	}
+	return "Allow"
+}
+
+func anyMatch(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if actionMatch(p, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// actionMatch matches a normalized action pattern against a lower-case catalog action as
+// glob.match(pattern, [":"], action) does for the patterns NormalizeAction admits: '*'
+// any run of characters within a segment, '?' one character, segments compared one by
+// one.
+func actionMatch(pattern, action string) bool {
+	ps := strings.Split(pattern, ":")
+	as := strings.Split(action, ":")
+	if len(ps) != len(as) {
+		return false
+	}
+	for i := range ps {
+		if !segMatch([]rune(ps[i]), []rune(as[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// segMatch matches one segment: '*' any run (possibly empty), '?' exactly one character.
+func segMatch(p, s []rune) bool {
+	star, mark := -1, 0
+	i, j := 0, 0
+	for j < len(s) {
+		switch {
+		case i < len(p) && (p[i] == '?' || p[i] == s[j]):
+			i++
+			j++
+		case i < len(p) && p[i] == '*':
+			star, mark = i, j
+			i++
+		case star >= 0:
+			i = star + 1
+			mark++
+			j = mark
+		default:
+			return false
+		}
+	}
+	for i < len(p) && p[i] == '*' {
+		i++
+	}
+	return i == len(p)
+}
+
+func intSet(ids []int) string { return "{" + listIDs(ids) + "}" }
+
+func listIDs(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func setOf(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}
+
+func sortedUnique(list []string) []string {
+	out := append([]string(nil), list...)
+	sort.Strings(out)
+	n := 0
+	for i, v := range out {
+		if i == 0 || v != out[n-1] {
+			out[n] = v
+			n++
+		}
+	}
+	return out[:n]
+}

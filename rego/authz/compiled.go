@@ -1,0 +1,298 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/rego/opa"
+)
+
+// compiledPackage is the Rego package of an engine's compiled policy set.
+const compiledPackage = "imsguard.compiled"
+
+// compiled is a program prepared for evaluation.
+type compiled struct {
+	*program
+	query rego.PreparedEvalQuery
+}
+
+// prepareProgram compiles the program's module and prepares its result query.
+func prepareProgram(ctx context.Context, pr *program) (*compiled, error) {
+	m, err := ast.ParseModuleWithOpts("compiled.rego", pr.module, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return nil, fmt.Errorf("parse compiled policy set: %w", err)
+	}
+	c, err := opa.Compile(map[string]*ast.Module{"compiled.rego": m})
+	if err != nil {
+		return nil, fmt.Errorf("compile compiled policy set: %w", err)
+	}
+	q, err := rego.New(opa.QueryOptions(c, "data."+compiledPackage+".hit")...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare compiled policy set: %w", err)
+	}
+	return &compiled{program: pr, query: q}, nil
+}
+
+// request is one decision's input as the compiled program reads it.
+type request struct {
+	acts      []string // lower case
+	project   string
+	ep        string // established enterprise project, "" if none
+	epUnknown bool
+	res       []string // resource split for the module, nil without one
+	held      []bool   // by statement id: conditions hold (only conditional, applicable ones set)
+	checked   []int    // conditional statement ids checked, in order (the cache key's bits)
+}
+
+// newRequest prepares the per-request facts: the scope, the resource, and which
+// conditional statements hold.
+func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *request {
+	r := &request{project: in.Project}
+	r.acts = make([]string, len(acts))
+	for i, a := range acts {
+		r.acts[i] = strings.ToLower(a)
+	}
+	if epSupported {
+		if in.EnterpriseProjectUnknown {
+			r.epUnknown = true
+		} else {
+			r.ep = in.EnterpriseProjectID
+		}
+	}
+	if in.Resource != "" {
+		r.res = splitResource(in.Resource)
+	}
+	if len(c.conditional) == 0 {
+		return r
+	}
+	r.held = make([]bool, len(c.stmts))
+	seen := make([]bool, len(c.stmts))
+	var lower map[string][]string // the context by lower-case key, built on first use
+	check := func(id int) {
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		st := &c.stmts[id]
+		if !st.applies(r.project, r.ep, r.epUnknown) {
+			return
+		}
+		r.checked = append(r.checked, id)
+		if lower == nil {
+			lower = lowerContext(in.Context)
+		}
+		r.held[id] = conditionsHold(st, lower)
+	}
+	for _, a := range r.acts {
+		ids, ok := c.byAction[a]
+		if !ok && !c.catalog[a] {
+			ids = c.conditional
+		}
+		for _, id := range ids {
+			check(id)
+		}
+	}
+	return r
+}
+
+// conditionsHold evaluates a statement's Condition block over the context indexed by
+// lower-case key: every condition holds; an invalid one is false in an Allow and true in
+// a Deny (fail-safe).
+func conditionsHold(st *stmtRef, ctx map[string][]string) bool {
+	for i := range st.conds {
+		c := &st.conds[i]
+		if !c.valid {
+			if !st.deny {
+				return false
+			}
+			continue
+		}
+		if !c.pred.Holds(ctx[c.pred.Key]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerContext indexes the condition keys by their lower-case form; keys differing only
+// in case are merged, as the reference does.
+func lowerContext(ctx map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(ctx))
+	for k, v := range ctx {
+		l := strings.ToLower(k)
+		if prev, ok := out[l]; ok {
+			out[l] = append(append([]string(nil), prev...), v...)
+			continue
+		}
+		out[l] = v
+	}
+	return out
+}
+
+// splitResource splits service:region:account:type:path as the reference reads it:
+// service and type lower case, the path keeping its colons. Fewer than five parts: nil.
+func splitResource(r string) []string {
+	parts := strings.Split(r, ":")
+	if len(parts) < 5 {
+		return nil
+	}
+	return []string{strings.ToLower(parts[0]), parts[1], parts[2], strings.ToLower(parts[3]), strings.Join(parts[4:], ":")}
+}
+
+// slotKeys and slotCatalogKeys are the input keys of the action slots (a0…, u0…).
+var slotKeys, slotCatalogKeys = func() (a, u [maxSlots]*ast.Term) {
+	for k := range maxSlots {
+		a[k] = ast.StringTerm(fmt.Sprintf("a%d", k))
+		u[k] = ast.StringTerm(fmt.Sprintf("u%d", k))
+	}
+	return a, u
+}()
+
+var (
+	keyProject   = ast.StringTerm("project")
+	keyEP        = ast.StringTerm("ep")
+	keyEPUnknown = ast.StringTerm("ep_unknown")
+	keyHeld      = ast.StringTerm("held")
+	keyRes       = ast.StringTerm("res")
+)
+
+// decide evaluates the program — once for up to maxSlots distinct actions — and builds the
+// decision.
+func (c *compiled) decide(ctx context.Context, r *request, acts []string, name func(int) string) (Decision, error) {
+	d := Decision{Effect: Allow, Actions: make([]ActionDecision, 0, len(acts))}
+	held := ast.NewSet()
+	for _, id := range r.checked {
+		if r.held[id] {
+			held.Add(ast.IntNumberTerm(id))
+		}
+	}
+	var res *ast.Term
+	if r.res != nil {
+		terms := make([]*ast.Term, len(r.res))
+		for i, p := range r.res {
+			terms[i] = ast.StringTerm(p)
+		}
+		res = ast.ArrayTerm(terms...)
+	}
+	// distinct actions, in order
+	slots := make([]int, 0, len(acts)) // index into acts
+	for i := range acts {
+		if !slices.Contains(r.acts[:i], r.acts[i]) {
+			slots = append(slots, i)
+		}
+	}
+	for start := 0; start < len(slots); start += maxSlots {
+		chunk := slots[start:min(start+maxSlots, len(slots))]
+		// Only what is set goes in: every rule starts with an equality the index resolves,
+		// and an absent key matches no rule.
+		obj := ast.NewObject(ast.Item(keyProject, ast.StringTerm(r.project)))
+		if r.ep != "" {
+			obj.Insert(keyEP, ast.StringTerm(r.ep))
+		}
+		if r.epUnknown {
+			obj.Insert(keyEPUnknown, ast.BooleanTerm(true))
+		}
+		if held.Len() > 0 {
+			obj.Insert(keyHeld, ast.NewTerm(held))
+		}
+		if res != nil {
+			obj.Insert(keyRes, res)
+		}
+		for k, i := range chunk {
+			obj.Insert(slotKeys[k], ast.StringTerm(r.acts[i]))
+			if !c.catalog[r.acts[i]] {
+				obj.Insert(slotCatalogKeys[k], ast.BooleanTerm(true))
+			}
+		}
+		t, err := opa.EvalTerm(ctx, c.query, obj)
+		if err != nil {
+			return d, err
+		}
+		hits, ok := t.Value.(ast.Set)
+		if !ok {
+			return d, fmt.Errorf("compiled result is %T, not a set", t.Value)
+		}
+		per := make([][]int, len(chunk))
+		var derr error
+		hits.Foreach(func(x *ast.Term) {
+			v, err := num(x)
+			if err != nil {
+				derr = err
+				return
+			}
+			slot, stmts, ok := c.hitsOf(v)
+			if !ok || slot >= len(chunk) {
+				derr = fmt.Errorf("compiled result: bad hit %d", v)
+				return
+			}
+			per[slot] = append(per[slot], stmts...)
+		})
+		if derr != nil {
+			return d, derr
+		}
+		for k, i := range chunk {
+			ad := c.actionDecision(acts[i], per[k], name)
+			if severity(ad.Effect) > severity(d.Effect) {
+				d.Effect = ad.Effect
+			}
+			d.Actions = append(d.Actions, ad)
+		}
+	}
+	return d, nil
+}
+
+// actionDecision builds one action's decision from the statements that apply to it:
+// explicit Deny wins, then any Allow, otherwise ImplicitDeny.
+func (c *compiled) actionDecision(action string, ids []int, name func(int) string) ActionDecision {
+	ad := ActionDecision{Action: action, Effect: ImplicitDeny, Matched: make([]StatementRef, 0, len(ids))}
+	for _, id := range ids {
+		st := &c.stmts[id]
+		eff := "Allow"
+		if st.deny {
+			eff = "Deny"
+			ad.Effect = ExplicitDeny
+		} else if ad.Effect == ImplicitDeny {
+			ad.Effect = Allow
+		}
+		ad.Matched = append(ad.Matched, StatementRef{Attachment: st.att, Policy: name(st.att), Statement: st.index, Effect: eff})
+	}
+	ad.Matched = sortRefs(ad.Matched)
+	return ad
+}
+
+// severity orders effects: Allow < ImplicitDeny < ExplicitDeny.
+func severity(e Effect) int {
+	switch e {
+	case Allow:
+		return 0
+	case ImplicitDeny:
+		return 1
+	}
+	return 2
+}
+
+// compileEngine compiles and prepares an engine's policy set. A condition the reference
+// evaluates but no predicate can model makes it an error: the engine then decides with
+// the reference alone.
+func compileEngine(ctx context.Context, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt) (*compiled, error) {
+	for _, stmts := range typed {
+		for _, st := range stmts {
+			for _, c := range st.conds {
+				if c.valid && c.err != nil {
+					return nil, c.err
+				}
+			}
+		}
+	}
+	pr, err := compileSet(compiledPackage, cat, atts, typed)
+	if err != nil {
+		return nil, err
+	}
+	return prepareProgram(ctx, pr)
+}
