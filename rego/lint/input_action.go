@@ -231,7 +231,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		}
 		suggestion := ""
 		if !known && !wildcard && l.cat.service[strings.ToLower(svc)] {
-			suggestion = nearest(v, l.cat.canon)
+			suggestion = policy.Nearest(v, l.cat.canon)
 		}
 		am.term = ast.ObjectTerm(
 			l.it("value", tStr(v)), l.it("lower", tStr(strings.ToLower(v))), l.it("length", tNum(am.length)),

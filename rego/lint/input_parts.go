@@ -138,7 +138,7 @@ func (l *Linter) operatorInfo(written string) *ast.Term {
 		}
 		suggestion := ""
 		if !l.opLower[strings.ToLower(base)] {
-			suggestion = nearest(base, l.opNames)
+			suggestion = policy.Nearest(base, l.opNames)
 		}
 		items := []([2]*ast.Term){
 			l.it("name", tStr(written)), l.it("qualifier", tStr(qual)), l.it("qualifier_lower", tStr(strings.ToLower(qual))),
