@@ -23,6 +23,7 @@ type evalOptions struct {
 	body          string
 	project       string
 	ep            string
+	resource      string
 	context       []string
 	absentNegated bool
 	lenient       bool
@@ -93,6 +94,7 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 	f.StringVar(&o.body, "body", "", "request body file (- for stdin)")
 	f.StringVar(&o.project, "project", "ae-ad-1", "project the request is scoped to")
 	f.StringVar(&o.ep, "enterprise-project", "", "enterprise project id of the request")
+	f.StringVar(&o.resource, "resource", "", "resource of the request, service:region:account:type:path (e.g. obs:ae-ad-1:ACCOUNT:bucket:logs)")
 	f.StringArrayVar(&o.context, "context", nil, "condition key=value (repeatable; repeat a key for several values)")
 	f.BoolVar(&o.absentNegated, "absent-negated", false, "negated operators are true on an absent key (AWS semantics)")
 	f.BoolVar(&o.lenient, "lenient", false, "evaluate documents IAM would reject, fail-safe")
@@ -111,6 +113,9 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 			return nil, &exitError{code: 2, err: err}
 		}
 		if err := addContext(ef.Input.Context, o.context); err != nil {
+			return nil, err
+		}
+		if err := o.addResource(&ef.Input); err != nil {
 			return nil, err
 		}
 		return ef, nil
@@ -149,7 +154,23 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 	if err := addContext(ef.Input.Context, o.context); err != nil {
 		return nil, err
 	}
+	if err := o.addResource(&ef.Input); err != nil {
+		return nil, err
+	}
 	return ef, nil
+}
+
+// addResource sets --resource, which replaces the input file's resource, after checking
+// its shape.
+func (o *evalOptions) addResource(in *authz.Input) error {
+	if o.resource == "" {
+		return nil
+	}
+	if err := authz.CheckResource(o.resource); err != nil {
+		return usageError("--resource: %v", err)
+	}
+	in.Resource = o.resource
+	return nil
 }
 
 // addContext adds --context key=value pairs; a key given on the command line replaces the
