@@ -70,12 +70,12 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)}
 			}
-			d, err := eng.Decide(cmd.Context(), ef.Input)
+			d, why, err := eng.Why(cmd.Context(), ef.Input)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			d.Notes = append(eng.Notes(), d.Notes...)
-			if err := writeDecision(cmd.OutOrStdout(), o.format, d); err != nil {
+			if err := writeDecision(cmd.OutOrStdout(), o.format, d, why); err != nil {
 				return err
 			}
 			if d.Effect != authz.Allow {
@@ -203,11 +203,17 @@ type decisionJSON struct {
 	Skipped     []authz.Skip           `json:"skipped"`
 	MissingKeys []string               `json:"missing_context_keys"`
 	Notes       []string               `json:"notes"`
+	// Statements explains every statement considered, matched or not (authz.Engine.Why).
+	Statements []authz.StatementWhy `json:"statements"`
 }
 
-func writeDecision(w io.Writer, format string, d authz.Decision) error {
+// writeDecision renders a decision and its statement-by-statement explanation.
+func writeDecision(w io.Writer, format string, d authz.Decision, why []authz.StatementWhy) error {
+	if why == nil {
+		why = []authz.StatementWhy{}
+	}
 	if format == "json" {
-		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes)}
+		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes), Statements: why}
 		if a := d.API; a != nil {
 			out.API = &apiJSON{ID: a.ID, Section: a.Section, Title: a.Title, Method: a.Method, Path: a.Path,
 				Family: a.Family, Deprecated: a.Deprecated, IAMProject: a.IAMProject, EnterpriseProject: a.EnterpriseProject}
@@ -229,6 +235,16 @@ func writeDecision(w io.Writer, format string, d authz.Decision) error {
 			why = strings.Join(parts, "; ")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Action, a.Effect, why)
+	}
+	for _, s := range why {
+		if s.Matched {
+			fmt.Fprintf(tw, "Matched\t%s\n", s)
+		}
+	}
+	for _, s := range why {
+		if !s.Matched {
+			fmt.Fprintf(tw, "Skipped\t%s\n", s)
+		}
 	}
 	for _, s := range d.Skipped {
 		fmt.Fprintf(tw, "Skipped\t%s: %s\n", s.Policy, s.Reason)
