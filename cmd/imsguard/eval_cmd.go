@@ -32,24 +32,49 @@ type evalOptions struct {
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval (--input FILE | --policy FILE... (--action A | --method M --url U [--body FILE]))",
-		Short: "Decide Allow / ExplicitDeny / ImplicitDeny for a request against IAM policies",
+		Use:   "eval (--input FILE | --policy FILE... (--action A | --method M --url U [--body FILE])) [--resource R]",
+		Short: "Decide Allow / ExplicitDeny / ImplicitDeny for a request against IAM policies, and say why",
 		Long: `Evaluate a request the way IAM does: explicit Deny anywhere wins, then any Allow,
 otherwise ImplicitDeny. A request names an action, or an HTTP method and URL (and body)
 whose required actions come from the IMS catalog; then every required action must be
-allowed.
+allowed. For resource-capable services (OBS, ...) it may name a resource.
 
---input FILE is JSON: {"attachments": [{"policy": <document or path relative to FILE>,
-"scope": {"kind": "project", "projects": ["ae-ad-1"]}}], "request": {"action": ... |
-"method": ..., "url": ..., "body": ..., "project": ..., "enterpriseProjectId": ...,
-"context": {"g:UserName": ["alice"]}}}. Scope kinds: all_projects, project, global,
-enterprise_project (with "enterpriseProjects").
+The output explains the decision: each action with its outcome; every statement
+considered, "Matched" or "Skipped" with why (the condition that did not hold, with its
+operator, key, the policy's values and the value seen in the request or "absent"; or
+the Resource that did not match); attachments skipped for their scope; condition keys
+the request lacked; notes, among them a did-you-mean for an ims action the catalog does
+not list. --format json carries the same under "statements".
+
+--input FILE is JSON (spec §7.1), read like a policy: errors give line:column, a UTF-8
+byte-order mark is fine, duplicate keys and unknown fields are errors.
+
+  {"attachments": [
+     {"policy": "policies/dev.json", "scope": {"kind": "project", "projects": ["ae-ad-1"]}},
+     {"name": "inline", "scope": "all_projects",
+      "policy": {"Version": "1.1", "Statement": [...]}}],
+   "request": {
+     "action": "ims:images:get",   (or "method" + "url", optionally "body")
+     "project": "ae-ad-1", "enterpriseProjectId": "ep-1",
+     "resource": "obs:ae-ad-1:ACCOUNT:bucket:audit-logs",
+     "context": {"g:SourceIp": "203.0.113.9", "g:UserName": ["alice"]}}}
+
+Policy paths are relative to FILE. Scope kinds: all_projects (the default), project
+("projects"), global, enterprise_project ("enterpriseProjects"). A resource is
+service:region:account:type:path (five parts; the path may hold colons). Context values
+are a string or a list of strings.
 
 Shorthand: --policy FILE (repeatable; attached to all projects), --action or
---method/--url/--body, --project, --enterprise-project, --context key=value (repeatable).
-g:CurrentTime defaults to now.
+--method/--url/--body, --project, --enterprise-project, --resource, --context key=value
+(repeatable). With --input, --context replaces the file's values for that key and
+--resource the file's resource. g:CurrentTime defaults to now.
 
-Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
+Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors (the input file, a
+flag, a policy IAM would reject without --lenient).`,
+		Example: `  imsguard eval --policy policies/dev.json --method GET --url /v2/images/IMAGE_ID --context g:SourceIp=203.0.113.9
+  imsguard eval --policy policies/readonly.json --action ims:images:list --format json
+  imsguard eval --input request.json --context g:UserName=bob
+  imsguard eval --policy obs.json --action obs:bucket:DeleteBucket --resource obs:ae-ad-1:ACCOUNT:bucket:audit-logs`,
 		Args: exactArgs(0, "no arguments (use flags)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(o.format, "text", "json"); err != nil {
