@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -353,9 +352,9 @@ func (e *Engine) resolve(in Input) (acts []string, api *actions.API, epSupported
 	}
 	if api != nil {
 		epSupported = api.EnterpriseProject
-		if api.ID == "list_cloudimages" && in.URL != "" && sharedImageQuery(in.URL) {
+		if api.EPException != nil && in.URL != "" && epException(api, in.URL) {
 			epSupported = false
-			notes = append(notes, "shared-image queries are authorized only through IAM projects (ae-ad-1 footnote to 5.1.1)")
+			notes = append(notes, api.EPException.When)
 		}
 	}
 	if in.APISupportsEP != nil {
@@ -364,13 +363,16 @@ func (e *Engine) resolve(in Input) (acts []string, api *actions.API, epSupported
 	return acts, api, epSupported, notes, nil
 }
 
-func sharedImageQuery(rawURL string) bool {
-	_, q, _ := strings.Cut(rawURL, "?")
-	v, err := url.ParseQuery(q)
+// epException reports whether a request URL is one of the API's enterprise-project
+// exceptions (catalog: enterprise_project_exception). A query that cannot be parsed is one:
+// only IAM-project grants may allow it.
+func epException(api *actions.API, rawURL string) bool {
+	_, raw, _ := strings.Cut(rawURL, "?")
+	q, err := actions.ParseQuery(raw)
 	if err != nil {
-		return true // unparsable query: assume the stricter reading
+		return true
 	}
-	return v.Get("__imagetype") == "shared" || v.Get("visibility") == "shared" || v.Has("member_status")
+	return api.EPExceptionApplies(q)
 }
 
 func buildInput(set *ast.Term, in Input, acts []string, epSupported bool) ast.Value {
