@@ -52,8 +52,12 @@ type Server struct {
 	current  atomic.Pointer[Snapshot]
 	gen      atomic.Uint64
 	reloadMu sync.Mutex
-	ready    atomic.Bool
-	started  *Config // values that need a restart to change
+	// reloadAttempts counts finished reload attempts (Reload, Hangup, the watcher), whatever
+	// their outcome: installed, refused or unchanged. It moves after the outcome is logged
+	// and counted, so once it has moved past a file change the proxy has seen that change.
+	reloadAttempts atomic.Uint64
+	ready          atomic.Bool
+	started        *Config // values that need a restart to change
 
 	ln, mln net.Listener
 	logSink *bufferedLog // where decisions writes (logsink.go)
