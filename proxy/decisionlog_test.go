@@ -106,6 +106,8 @@ func TestMatchedStatements(t *testing.T) {
 			var line struct{ Matched []string }
 			require.NoError(t, json.Unmarshal([]byte("{"+string(got[1:])+"}"), &line))
 			assert.Len(t, line.Matched, len(tc.want))
+			buf := make([]byte, 0, 2*len(got))
+			assert.Zero(t, testing.AllocsPerRun(100, func() { buf = appendMatched(buf[:0], tc.decided) }), "no allocation per statement")
 		})
 	}
 }
