@@ -41,6 +41,7 @@ type Engine struct {
 	notes []string
 	cache *decisionCache // nil: off
 	prog  *compiled      // the compiled policy set; nil: the reference decides
+	typed [][]typedStmt  // the statements per attachment, as compiled
 	// roleDepends: some attachment is a 1.0 role with Depends (dependsNotes has work).
 	roleDepends bool
 	// scopedEPs are the enterprise projects some attachment is scoped to.
@@ -148,6 +149,7 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if e.cache, err = newDecisionCache(opts.CacheSize); err != nil {
 		return nil, err
 	}
+	e.typed = d.typed
 	if e.prog, err = compileEngine(ctx, cat, atts, d.typed); err != nil {
 		// The reference evaluator decides alone: slower, never different.
 		e.notes = append(e.notes, "the policy set could not be compiled ("+err.Error()+"); decisions use the reference evaluator")
