@@ -9,7 +9,7 @@ opm(name, base, catalog) := object.union(
 val(ptr, value, mo) := {"pointer": ptr, "kind": "string", "m": object.union({"value": value, "length": count(value), "control": false, "charset": "", "glob": false, "parses": {"number": false, "date": false, "boolean": false, "ip": false}}, mo)}
 
 # cond builds an input with one statement holding one (operator, key) pair. Like the Go
-# digest, it gives the key its type (key_type) and derives the facts cond_key_unknown,
+# input builder, it gives the key its type (key_type) and derives the facts cond_key_unknown,
 # cond_key_type and cond_value_unparsed.
 cond(om, key, values, has) := doc({
 	"statements": [object.union(stmt(0), {"f": {"Condition": {"kind": "object", "pointer": "/Statement/0/Condition", "count": 1}}})],

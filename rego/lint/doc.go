@@ -2,8 +2,8 @@
 // (file, line, column, JSON pointer), a message and a fix. The rules are Rego modules in
 // this folder (package imsguard.lint, one module per concern, each with its
 // *_test.rego), run by the embedded OPA engine over an input the Go side builds once per
-// document (input.go, input_action.go, input_parts.go: the document digested, with IMS
-// facts from the catalog); custom rules from --rules folders join them.
+// document (input.go, input_action.go, input_parts.go: the lint input, the document's
+// elements with their measurements and IMS facts from the catalog); custom rules from --rules folders join them.
 //
 // Files: linter.go (New, Lint), config.go and apply.go (the [lint] table: profiles,
 // severity overrides, disabled codes, suppressions), report.go and sarif.go (a run's

@@ -1,4 +1,4 @@
-# Helpers for the lint unit tests: a minimal, well-formed input (what the Go digest builds
+# Helpers for the lint unit tests: a minimal, well-formed input (what the Go input builder builds
 # for {"Version": "1.1", "Statement": []}) that each test extends with object.union.
 package imsguard.lint_test
 

@@ -94,7 +94,7 @@ ims_index(cat) := {
 
 # allowed / denied / denied_always: the known names the Action elements of Allow
 # statements, of Deny statements, and of Deny statements without Condition or Resource
-# expand to (aggregated by the Go digest; a conditional Allow counts: it may apply). User
+# expand to (aggregated by the Go input builder; a conditional Allow counts: it may apply). User
 # rules may import them; the rules below read input directly.
 allowed := input.allowed
 
@@ -102,7 +102,7 @@ denied := input.denied
 
 denied_always := input.denied_always
 
-# The rules below iterate input.ims, where the Go digest lists the Action elements each
+# The rules below iterate input.ims, where the Go input builder lists the Action elements each
 # rule concerns, so that no rule walks elements it cannot report on:
 #   deps     elements of Allow statements whose expansions have dependency entries that
 #            apply whatever else the document allows (m.deps_direct; m.deps empty)

@@ -33,7 +33,7 @@ test_index_no_ep_and_deps if {
 }
 
 # ims_doc is an input with one statement and the given actions, with the allowed / denied
-# aggregates and the input.ims lists the Go digest would compute.
+# aggregates and the input.ims lists the Go input builder would compute.
 ims_doc(acts, has) := doc({
 	"statements": [stmt(0)], "actions": acts, "has": has,
 	"allowed": {x | some a in acts; a.effect == "Allow"; some x in a.m.expands},

@@ -11,71 +11,72 @@ import (
 	"github.com/imsguard/imsguard/rego/authz"
 )
 
-// actionList digests the elements of an Action or NotAction value (a single string counts
-// as one element; the statement's field kind tells the rules it was not an array).
-func (g *digest) actionList(stmt int, n *policy.Node, field, effect string, conditional bool) {
+// actionList adds the elements of an Action or NotAction value to the input (a single
+// string counts as one element; the statement's field kind tells the rules it was not an
+// array).
+func (b *inputBuilder) actionList(stmt int, n *policy.Node, field, effect string, conditional bool) {
 	if n == nil {
 		return
 	}
 	if n.Kind == policy.KindString {
-		g.action(stmt, 0, n, field, effect, conditional)
+		b.action(stmt, 0, n, field, effect, conditional)
 		return
 	}
 	for j, it := range n.Items {
-		g.action(stmt, j, it, field, effect, conditional)
+		b.action(stmt, j, it, field, effect, conditional)
 	}
 }
 
-func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
-	l := g.l
+func (b *inputBuilder) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
+	l := b.l
 	items := make([][2]*ast.Term, 7, 8)
 	items[0], items[1], items[2], items[3] = l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)), l.it("effect", l.k(effect))
 	items[4], items[5], items[6] = l.it("conditional", tBool(conditional)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind))
 	if n.Kind != policy.KindString {
-		g.fact("action_irregular")
-		g.actions = append(g.actions, ast.ObjectTerm(items...))
+		b.fact("action_irregular")
+		b.actions = append(b.actions, ast.ObjectTerm(items...))
 		return
 	}
-	m := l.actionInfo(n.Str, g.doc.Family)
+	m := l.actionInfo(n.Str, b.doc.Family)
 	for _, f := range m.facts {
-		g.fact(f)
+		b.fact(f)
 	}
-	g.raise("action_length", m.length)
+	b.raise("action_length", m.length)
 	if field == "Action" {
 		for _, x := range m.expands {
 			switch effect {
 			case "Allow":
-				g.allowed.add(x)
+				b.allowed.add(x)
 			case "Deny":
-				g.denied.add(x)
+				b.denied.add(x)
 				if !conditional {
-					g.deniedAlways.add(x)
+					b.deniedAlways.add(x)
 				}
 			}
 		}
 	}
 	if m.service != "" {
-		g.services.add(m.service)
+		b.services.add(m.service)
 	}
 	t := ast.ObjectTerm(append(items, l.it("m", m.term))...)
-	g.actions = append(g.actions, t)
+	b.actions = append(b.actions, t)
 	if field != "Action" {
 		return
 	}
 	switch effect {
 	case "Allow":
-		g.ims(m.hasDeps && !m.depsMore, "deps", t)
-		g.ims(m.depsMore, "deps_more", t)
-		g.ims(m.hasPartial, "partial", t)
-		g.ims(m.hasNoEP, "no_ep", t)
+		b.ims(m.hasDeps && !m.depsMore, "deps", t)
+		b.ims(m.depsMore, "deps_more", t)
+		b.ims(m.hasPartial, "partial", t)
+		b.ims(m.hasNoEP, "no_ep", t)
 		if m.hasNoEP {
-			if g.noEPAPIs == nil {
-				g.noEPAPIs = ast.NewSet()
+			if b.noEPAPIs == nil {
+				b.noEPAPIs = ast.NewSet()
 			}
-			m.noEP.Foreach(g.noEPAPIs.Add)
+			m.noEP.Foreach(b.noEPAPIs.Add)
 		}
 	case "Deny":
-		g.ims(m.hasGaps, "gaps", t)
+		b.ims(m.hasGaps, "gaps", t)
 	}
 }
 
@@ -85,26 +86,26 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 var imsLists = [...]string{"deps", "deps_more", "partial", "gaps", "no_ep"}
 
 // ims adds action element t to input.ims[name] when it concerns that rule.
-func (g *digest) ims(concerns bool, name string, t *ast.Term) {
+func (b *inputBuilder) ims(concerns bool, name string, t *ast.Term) {
 	if !concerns {
 		return
 	}
 	for i, n := range imsLists {
 		if n == name {
-			if len(g.imsElems[i]) == 0 {
-				g.fact("ims_" + name)
+			if len(b.imsElems[i]) == 0 {
+				b.fact("ims_" + name)
 			}
-			g.imsElems[i] = append(g.imsElems[i], t)
+			b.imsElems[i] = append(b.imsElems[i], t)
 			return
 		}
 	}
 }
 
 // imsTerm is input.ims (the shared empty one when no element concerns the IMS rules).
-func (g *digest) imsTerm() *ast.Term {
-	l := g.l
+func (b *inputBuilder) imsTerm() *ast.Term {
+	l := b.l
 	empty := true
-	for _, e := range g.imsElems {
+	for _, e := range b.imsElems {
 		empty = empty && len(e) == 0
 	}
 	if empty {
@@ -112,11 +113,11 @@ func (g *digest) imsTerm() *ast.Term {
 	}
 	items := make([][2]*ast.Term, len(imsLists), len(imsLists)+1)
 	for i, n := range imsLists {
-		items[i] = l.it(n, ast.ArrayTerm(g.imsElems[i]...))
+		items[i] = l.it(n, ast.ArrayTerm(b.imsElems[i]...))
 	}
 	noEP := l.emptySet
-	if g.noEPAPIs != nil {
-		noEP = ast.NewTerm(g.noEPAPIs)
+	if b.noEPAPIs != nil {
+		noEP = ast.NewTerm(b.noEPAPIs)
 	}
 	return ast.ObjectTerm(append(items, l.it("no_ep_apis", noEP))...)
 }

@@ -120,7 +120,7 @@ const memoSize = 8192
 // ErrEvaluation is wrapped by Lint errors from the Rego evaluation.
 var ErrEvaluation = errors.New("lint evaluation failed")
 
-// New compiles the built-in rules (and opts.RuleDirs) and digests the catalog once.
+// New compiles the built-in rules (and opts.RuleDirs) and builds input.catalog once.
 func New(ctx context.Context, cat *actions.Catalog, opts Options) (*Linter, error) {
 	if cat == nil {
 		return nil, errors.New("lint: nil catalog")
