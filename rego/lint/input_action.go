@@ -202,26 +202,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		am.hasPartial = joined["partial"].Value.(*ast.Array).Len() > 0
 		am.hasGaps = joined["gaps"].Value.(*ast.Array).Len() > 0
 		gapsNeeds := gapNeeds(l, joined["gaps"])
-		partialNeeds, partialAPIs := ast.NewSet(), ast.NewObject()
-		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
-			o, ok := e.Value.(ast.Object)
-			if !ok {
-				return
-			}
-			needs, ok := o.Get(l.k("needs")).Value.(ast.Set)
-			if !ok {
-				return
-			}
-			api := o.Get(l.k("api"))
-			needs.Foreach(func(n *ast.Term) {
-				partialNeeds.Add(n)
-				if ids := partialAPIs.Get(n); ids != nil {
-					ids.Value.(ast.Set).Add(api)
-				} else {
-					partialAPIs.Insert(n, ast.SetTerm(api))
-				}
-			})
-		})
+		partialNeeds, partialAPIs := partialJoin(l, joined["partial"])
 		direct, directIDs, others := l.cat.splitDeps(names)
 		am.hasDeps = direct.Len() > 0 || len(others) > 0
 		am.depsMore = len(others) > 0
@@ -251,6 +232,46 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		)
 		return am
 	})
+}
+
+// partialJoin returns m.partial_needs (the union of the actions the partial entries need)
+// and m.partial_apis (each of those actions -> the ids of the entries' APIs needing it).
+// Each id set is complete before it goes into the object: OPA caches a value's hash when
+// the value is inserted into an object or set, so a set that grew afterwards would leave
+// the object with a stale hash, and two equal objects would count as two.
+func partialJoin(l *Linter, partial *ast.Term) (ast.Set, ast.Object) {
+	needs := ast.NewSet()
+	type apisOf struct {
+		need *ast.Term
+		ids  ast.Set
+	}
+	var groups []apisOf
+	partial.Value.(*ast.Array).Foreach(func(e *ast.Term) {
+		o, ok := e.Value.(ast.Object)
+		if !ok {
+			return
+		}
+		ns, ok := o.Get(l.k("needs")).Value.(ast.Set)
+		if !ok {
+			return
+		}
+		api := o.Get(l.k("api"))
+		ns.Foreach(func(n *ast.Term) {
+			needs.Add(n)
+			for _, g := range groups {
+				if g.need.Equal(n) {
+					g.ids.Add(api)
+					return
+				}
+			}
+			groups = append(groups, apisOf{n, ast.NewSet(api)})
+		})
+	})
+	apis := ast.NewObject()
+	for _, g := range groups {
+		apis.Insert(g.need, ast.NewTerm(g.ids))
+	}
+	return needs, apis
 }
 
 // gapNeeds is the union of the actions the other-family APIs of gap entries need: a Deny
