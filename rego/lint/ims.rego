@@ -9,6 +9,16 @@
 # ims_index(catalog) derives the lookup tables once per process (the Go linter stores the
 # result in input.catalog.index); the rules then only look up the actions each Allow or
 # Deny element expands to.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.ims only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at ims_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
 # supporting_actions read or modify the image record alongside an API's own operation
@@ -115,6 +125,12 @@ denied_always := input.denied_always
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
+# METADATA
+# title: allowed IMS operation lacks its documented dependent actions
+# custom:
+#   code: W-MISSING-DEPENDENT-ACTION
+#   severity: warning
+#   basis: spec 4.4; catalog dependencies
 ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
@@ -159,6 +175,12 @@ obs_fix := "also allow {actions}; obs is a global service, so grant the obs acti
 
 obs_dependencies := {"obs:bucket:*", "obs:object:*"}
 
+# METADATA
+# title: Allow grants only part of the actions an IMS API requires
+# custom:
+#   code: W-PARTIAL-API
+#   severity: warning
+#   basis: IMS catalog (e.g. 6.1.4, 6.3.x)
 ims_findings contains {
 	"code": "W-PARTIAL-API",
 	"pointer": a.pointer,
@@ -173,6 +195,12 @@ ims_findings contains {
 	count(missing) > 0
 }
 
+# METADATA
+# title: Deny blocks an IMS operation on one route family while the other family still allows it
+# custom:
+#   code: W-ROUTE-FAMILY-GAP
+#   severity: warning
+#   basis: IMS catalog
 ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,
@@ -194,6 +222,12 @@ ims_findings contains {
 	count(open) > 0
 }
 
+# METADATA
+# title: allowed IMS APIs ignore enterprise-project grants
+# custom:
+#   code: I-EP-UNSUPPORTED
+#   severity: info
+#   basis: IMS catalog enterprise_project
 ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,

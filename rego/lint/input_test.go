@@ -87,22 +87,31 @@ func TestInputPartialAPIsCountOnce(t *testing.T) {
 // changed after it was inserted into another value would keep a stale hash there, and equal
 // values would then count as different in sets and comprehensions.
 func TestInputHashesAreFresh(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	for _, f := range testdataFiles(t) {
+		for i, d := range f.Documents {
+			in := l.input(f, d, true)
+			fresh, err := ast.ParseTerm(in.String())
+			require.NoError(t, err)
+			assert.Equal(t, fresh.Value.Hash(), in.Hash(), "%s document %d: the input has a stale hash", f.Name, i)
+		}
+	}
+}
+
+// testdataFiles parses the JSON documents under testdata (two levels deep).
+func testdataFiles(t testing.TB) []*policy.File {
+	t.Helper()
 	names, err := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*", "*.json"))
 	require.NoError(t, err)
 	more, err := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.json"))
 	require.NoError(t, err)
 	names = append(names, more...)
 	require.Greater(t, len(names), 40)
-	l := newTestLinter(t, Options{})
-	for _, name := range names {
+	out := make([]*policy.File, len(names))
+	for i, name := range names {
 		data, err := os.ReadFile(name)
 		require.NoError(t, err)
-		f := policy.Parse(name, data)
-		for i, d := range f.Documents {
-			in := l.input(f, d, true)
-			fresh, err := ast.ParseTerm(in.String())
-			require.NoError(t, err)
-			assert.Equal(t, fresh.Value.Hash(), in.Hash(), "%s document %d: the input has a stale hash", name, i)
-		}
+		out[i] = policy.Parse(name, data)
 	}
+	return out
 }

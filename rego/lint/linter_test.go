@@ -183,9 +183,27 @@ action_findings contains {"code": "E-X"} if {
 	input.family == "policy"
 	input.over.actions == true
 }`, ast.ParserOptions{RegoVersion: ast.RegoV1})
-	g, err := newGateSet(map[string]*ast.Module{"x.rego": mod})
+	_, err = newGateSet(map[string]*ast.Module{"x.rego": mod})
+	require.Error(t, err, "findings must collect action_findings")
+	assert.Contains(t, err.Error(), "findings collects action_findings 0 times")
+
+	collect := ast.MustParseModuleWithOpts(`package imsguard.lint
+findings contains f if {
+	input.gate.action == true
+	some f in action_findings
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	g, err := newGateSet(map[string]*ast.Module{"x.rego": mod, "rules.rego": collect})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"action"}, g.byFact["over.actions"])
+
+	stray := ast.MustParseModuleWithOpts(`package imsguard.lint
+findings contains f if {
+	input.gate.actions == true
+	some f in actions_findings
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	_, err = newGateSet(map[string]*ast.Module{"x.rego": mod, "rules.rego": collect, "y.rego": stray})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "opens gate actions, but no rule adds to actions_findings")
 }
 
 // TestGapOthersNeedActions pins what W-ROUTE-FAMILY-GAP's pre-check (m.gaps_needs) relies
