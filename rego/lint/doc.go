@@ -12,6 +12,12 @@
 // metadata.go (the codes' METADATA annotations), gate.go (module gates for the rule
 // index), measure.go (size limits), eval.go, decode.go, cache.go, embed.go.
 //
+// Tests: the rules are tested from Go on real inputs. <module>_test.go holds the case
+// table of <module>.rego (rulecase_test.go runs them: each document is linted by the real
+// Linter, and a case that expects no finding must arm a rule of its code, i.e. have the
+// fact its guard tests); the *_test.rego files test only functions that take no lint
+// input. Golden files (testdata/lint), FuzzLint and BenchmarkLint cover whole runs.
+//
 // Imports: actions, policy, rego/opa, rego/report and OPA. A Linter is safe for
 // concurrent use.
 package lint
