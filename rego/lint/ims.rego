@@ -135,7 +135,7 @@ ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies)],
+	"fix": dependency_fix(missing),
 	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
@@ -153,7 +153,7 @@ ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies)],
+	"fix": dependency_fix(missing),
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
@@ -164,16 +164,17 @@ ims_findings contains {
 	count(missing) > 0
 }
 
-# dependency_fix[n]: the fix when n OBS dependencies are missing.
-dependency_fix := {
-	0: "also allow {actions} (here or in another policy granted in the same scope)",
-	1: obs_fix,
-	2: obs_fix,
-}
+# dependency_fix(missing): the fix for the missing dependent actions. OBS is a global
+# service: when an obs action is missing, the fix says to grant it in a policy of its own.
+# A function with an else is defined for every set, so no finding can vanish for want of
+# a fix, however many OBS dependencies the catalog lists (a lookup by the count of missing
+# OBS actions, as this once was, was undefined beyond the counts it listed).
+dependency_fix(missing) := obs_fix if {
+	some a in missing
+	startswith(lower(a), "obs:")
+} else := "also allow {actions} (here or in another policy granted in the same scope)"
 
 obs_fix := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)"
-
-obs_dependencies := {"obs:bucket:*", "obs:object:*"}
 
 # METADATA
 # title: Allow grants only part of the actions an IMS API requires

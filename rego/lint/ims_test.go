@@ -40,6 +40,22 @@ var imsCases = []ruleCase{
 		cat:  uploadNeedsGetCatalog,
 		doc:  policy11(allow(`["ims:images:upload", "ims:images:get"]`)),
 		want: []want{{pointer: "/Statement/0/Action/0", message: "ims:images:upload enables API 6.1.4, whose dependent actions include kms:*:*"}}},
+	{name: "three OBS dependencies missing", code: "W-MISSING-DEPENDENT-ACTION",
+		cat: threeOBSCatalog,
+		doc: policy11(allow(`["ims:images:upload"]`)),
+		want: []want{{pointer: "/Statement/0/Action/0",
+			message: "ims:images:upload enables API 5.1.7, whose dependent actions include kms:*:*, obs:bucket:*, obs:object:*, obs:object:GetObject",
+			fix:     "also allow kms:*:*, obs:bucket:*, obs:object:*, obs:object:GetObject; obs is a global service"}}},
+	{name: "OBS dependencies missing, KMS allowed", code: "W-MISSING-DEPENDENT-ACTION",
+		cat: threeOBSCatalog,
+		doc: policy11(allow(`["ims:images:upload", "kms:*:*"]`)),
+		want: []want{{pointer: "/Statement/0/Action/0",
+			fix: "also allow obs:bucket:*, obs:object:*, obs:object:GetObject; obs is a global service"}}},
+	{name: "every OBS dependency allowed", code: "W-MISSING-DEPENDENT-ACTION",
+		cat: threeOBSCatalog,
+		doc: policy11(allow(`["ims:images:upload", "obs:bucket:*", "obs:object:*"]`)),
+		want: []want{{pointer: "/Statement/0/Action/0",
+			fix: "also allow kms:*:* (here or in another policy granted in the same scope)"}}},
 	{name: "one enterprise-project note per document", code: "I-EP-UNSUPPORTED",
 		doc: policy11(allow(`["ims:images:list"]`), allow(`["ims:images:get"]`)),
 		want: []want{{pointer: "/Statement",
@@ -69,5 +85,23 @@ dependencies = ["kms:*:*"]
 iam_project = true
 enterprise_project = false
 enterprise_project_of = []
+source = "test"
+`
+
+// threeOBSCatalog has one API with three OBS dependencies (the embedded catalog lists two,
+// obs:bucket:* and obs:object:*).
+const threeOBSCatalog = `version = "test"
+[[api]]
+id = "register_image"
+section = "5.1.7"
+title = "Registering an Image File"
+method = "PUT"
+path = "/v1/cloudimages/{image_id}/upload"
+family = "extension"
+actions = ["ims:images:upload"]
+dependencies = ["obs:bucket:*", "obs:object:*", "obs:object:GetObject", "kms:*:*"]
+iam_project = true
+enterprise_project = true
+enterprise_project_of = ["image"]
 source = "test"
 `
