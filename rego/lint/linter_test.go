@@ -46,7 +46,7 @@ func newTestLinter(t testing.TB, opts Options) *Linter {
 }
 
 // TestLintGolden lints every document under testdata/lint and compares the text report with
-// the .golden file next to it (refresh with go test ./rego -run TestLintGolden -update). It
+// the .golden file next to it (refresh with go test ./rego/lint -run TestLintGolden -update). It
 // also checks that the documents, together, produce every code of the rule catalogue.
 func TestLintGolden(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "lint")
@@ -84,7 +84,7 @@ func TestLintGolden(t *testing.T) {
 					return
 				}
 				want, err := os.ReadFile(golden)
-				require.NoError(t, err, "missing golden file; run go test ./rego -run TestLintGolden -update")
+				require.NoError(t, err, "missing golden file; run go test ./rego/lint -run TestLintGolden -update")
 				assert.Equal(t, string(want), buf.String())
 				if strings.HasPrefix(filepath.Base(name), "valid-") {
 					assert.False(t, report.Summary.Failed, "valid documents have no errors")
