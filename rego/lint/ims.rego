@@ -165,13 +165,14 @@ ims_findings contains {
 }
 
 # dependency_fix(missing): the fix for the missing dependent actions. OBS is a global
-# service: when an obs action is missing, the fix says to grant it in a policy of its own.
+# service: when an obs action is missing (catalog names are in their documented, lower-case
+# spelling), the fix says to grant it in a policy of its own.
 # A function with an else is defined for every set, so no finding can vanish for want of
 # a fix, however many OBS dependencies the catalog lists (a lookup by the count of missing
 # OBS actions, as this once was, was undefined beyond the counts it listed).
 dependency_fix(missing) := obs_fix if {
 	some a in missing
-	startswith(lower(a), "obs:")
+	startswith(a, "obs:")
 } else := "also allow {actions} (here or in another policy granted in the same scope)"
 
 obs_fix := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)"
