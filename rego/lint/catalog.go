@@ -74,7 +74,7 @@ type catalogFacts struct {
 // the linter although no IMS API requires it.
 const agencyAction = "iam:agencies:assume"
 
-// newLintCatalog digests the catalog for input.catalog:
+// newLintCatalog builds input.catalog (and the Go lookups beside it) from the catalog:
 //
 //	services  {service: true} for every service with a full action list (ims)
 //	actions   {lower-case IMS action: documented spelling}

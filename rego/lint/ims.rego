@@ -9,6 +9,16 @@
 # ims_index(catalog) derives the lookup tables once per process (the Go linter stores the
 # result in input.catalog.index); the rules then only look up the actions each Allow or
 # Deny element expands to.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.ims only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at ims_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
 # supporting_actions read or modify the image record alongside an API's own operation
@@ -94,7 +104,7 @@ ims_index(cat) := {
 
 # allowed / denied / denied_always: the known names the Action elements of Allow
 # statements, of Deny statements, and of Deny statements without Condition or Resource
-# expand to (aggregated by the Go digest; a conditional Allow counts: it may apply). User
+# expand to (aggregated by the Go input builder; a conditional Allow counts: it may apply). User
 # rules may import them; the rules below read input directly.
 allowed := input.allowed
 
@@ -102,7 +112,7 @@ denied := input.denied
 
 denied_always := input.denied_always
 
-# The rules below iterate input.ims, where the Go digest lists the Action elements each
+# The rules below iterate input.ims, where the Go input builder lists the Action elements each
 # rule concerns, so that no rule walks elements it cannot report on:
 #   deps     elements of Allow statements whose expansions have dependency entries that
 #            apply whatever else the document allows (m.deps_direct; m.deps empty)
@@ -115,11 +125,17 @@ denied_always := input.denied_always
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
+# METADATA
+# title: allowed IMS operation lacks its documented dependent actions
+# custom:
+#   code: W-MISSING-DEPENDENT-ACTION
+#   severity: warning
+#   basis: spec 4.4; catalog dependencies
 ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies)],
+	"fix": dependency_fix(missing),
 	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
@@ -137,7 +153,7 @@ ims_findings contains {
 	"code": "W-MISSING-DEPENDENT-ACTION",
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
-	"fix": dependency_fix[count(missing & obs_dependencies)],
+	"fix": dependency_fix(missing),
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
@@ -148,17 +164,25 @@ ims_findings contains {
 	count(missing) > 0
 }
 
-# dependency_fix[n]: the fix when n OBS dependencies are missing.
-dependency_fix := {
-	0: "also allow {actions} (here or in another policy granted in the same scope)",
-	1: obs_fix,
-	2: obs_fix,
-}
+# dependency_fix(missing): the fix for the missing dependent actions. OBS is a global
+# service: when an obs action is missing (catalog names are in their documented, lower-case
+# spelling), the fix says to grant it in a policy of its own.
+# A function with an else is defined for every set, so no finding can vanish for want of
+# a fix, however many OBS dependencies the catalog lists (a lookup by the count of missing
+# OBS actions, as this once was, was undefined beyond the counts it listed).
+dependency_fix(missing) := obs_fix if {
+	some a in missing
+	startswith(a, "obs:")
+} else := "also allow {actions} (here or in another policy granted in the same scope)"
 
 obs_fix := "also allow {actions}; obs is a global service, so grant the obs actions in a separate policy attached to the global service project (a policy mixing them is E-SCOPE-MIX)"
 
-obs_dependencies := {"obs:bucket:*", "obs:object:*"}
-
+# METADATA
+# title: Allow grants only part of the actions an IMS API requires
+# custom:
+#   code: W-PARTIAL-API
+#   severity: warning
+#   basis: IMS catalog (e.g. 6.1.4, 6.3.x)
 ims_findings contains {
 	"code": "W-PARTIAL-API",
 	"pointer": a.pointer,
@@ -173,6 +197,12 @@ ims_findings contains {
 	count(missing) > 0
 }
 
+# METADATA
+# title: Deny blocks an IMS operation on one route family while the other family still allows it
+# custom:
+#   code: W-ROUTE-FAMILY-GAP
+#   severity: warning
+#   basis: IMS catalog
 ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,
@@ -194,6 +224,12 @@ ims_findings contains {
 	count(open) > 0
 }
 
+# METADATA
+# title: allowed IMS APIs ignore enterprise-project grants
+# custom:
+#   code: I-EP-UNSUPPORTED
+#   severity: info
+#   basis: IMS catalog enterprise_project
 ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,
