@@ -51,7 +51,7 @@ func (e *Engine) Export(pkg string) (*ExportedPolicy, error) {
 		return nil, fmt.Errorf("%w: the policy set could not be compiled", ErrExport)
 	}
 	typed := e.typed
-	pr, err := compileSet(pkg+".hits", e.cat, e.atts, typed)
+	pr, err := compileSet(pkg+".hits", e.cat, e.atts, typed, true)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,11 @@ func (e *Engine) Export(pkg string) (*ExportedPolicy, error) {
 
 // exportFront renders the front module: request → internal input → hits → decision.
 func (e *Engine) exportFront(pkg string, pr *program) (string, error) {
-	atts, ok := e.set.Value.(ast.Object).Get(ast.StringTerm("attachments")).Value.(*ast.Array)
+	set, err := e.refSet()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrExport, err)
+	}
+	atts, ok := set.Value.(ast.Object).Get(ast.StringTerm("attachments")).Value.(*ast.Array)
 	if !ok {
 		return "", fmt.Errorf("%w: policy set has no attachments", ErrExport)
 	}
@@ -196,7 +200,7 @@ res_part := {"res": [lower(r[0]), r[1], r[2], lower(r[3]), concat(":", array.sli
 
 base := object.union_n([{"project": object.get(input, "project", ""), "held": held}, scope_part, res_part])
 
-slot(a) := {"a0": a, "u0": true} if not catalog[a]
+slot(a) := {"a0": a, "u0": true} if not a in catalog
 
 else := {"a0": a}
 
@@ -206,9 +210,9 @@ per_action[a] := {"decision": effect(ids), "matched": [statements[id] | some id 
 	ids := sort({id | some v in h; some id in hit_ids(v)})
 }
 
-hit_ids(v) := groups[v / 4] if v >= 0
+hit_ids(v) := groups[v] if v >= 0
 
-else := [(-1 - v) / 4]
+else := [-1 - v]
 
 effect(ids) := "ExplicitDeny" if {
 	some id in ids
