@@ -60,6 +60,7 @@ variants(api) := array.concat(base, conds) if {
 #   gaps[x]     per operation: the APIs needing x (blocked by a Deny of x) and the APIs of
 #               the other route family that do not need x
 #   no_ep[x]    APIs with x among their primary actions that ignore enterprise projects
+#               (for every request, or for some: ep_limited)
 # The Go linter joins the entries of each action's expansions onto its measurements
 # (input.actions[_].m.partial, .deps, .gaps, .no_ep).
 ims_index(cat) := {
@@ -97,10 +98,16 @@ ims_index(cat) := {
 	},
 	"no_ep": {x: es |
 		some x, _ in cat.by_action
-		es := [{"api": id, "needs": {a | some a in api.actions}} | some id, api in cat.apis; api.ep == false; x in primary(api)]
+		es := [{"api": id, "needs": {a | some a in api.actions}} | some id, api in cat.apis; ep_limited(api); x in primary(api)]
 		count(es) > 0
 	},
 }
+
+# ep_limited: the API ignores enterprise-project grants, for every request or for some
+# (catalog enterprise_project_exception, e.g. 5.1.1 shared-image queries).
+ep_limited(api) if api.ep == false
+
+ep_limited(api) if api.ep_exception == true
 
 # allowed / denied / denied_always: the known names the Action elements of Allow
 # statements, of Deny statements, and of Deny statements without Condition or Resource
@@ -229,11 +236,11 @@ ims_findings contains {
 # custom:
 #   code: I-EP-UNSUPPORTED
 #   severity: info
-#   basis: IMS catalog enterprise_project
+#   basis: IMS catalog enterprise_project, enterprise_project_exception
 ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,
-	"message": "granted on an enterprise project, this policy does not authorize {sections}: they honour only IAM-project grants",
+	"message": "granted on an enterprise project, this policy does not authorize {ep_sections}: they honour only IAM-project grants",
 	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
 	"apis": input.ims.no_ep_apis,
 } if {

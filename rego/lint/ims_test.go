@@ -59,7 +59,7 @@ var imsCases = []ruleCase{
 	{name: "one enterprise-project note per document", code: "I-EP-UNSUPPORTED",
 		doc: policy11(allow(`["ims:images:list"]`), allow(`["ims:images:get"]`)),
 		want: []want{{pointer: "/Statement",
-			message: "granted on an enterprise project, this policy does not authorize APIs 5.1.9, 6.1.1, 6.1.8, 6.1.9: they honour only IAM-project grants"}}},
+			message: "granted on an enterprise project, this policy does not authorize APIs 5.1.1 (shared-image queries), 5.1.9, 6.1.1, 6.1.8, 6.1.9: they honour only IAM-project grants"}}},
 	{name: "the enterprise-project note names only allowed APIs", code: "I-EP-UNSUPPORTED",
 		// ims:images:list ignores enterprise projects, but here it is denied: the note names
 		// only the APIs of the allowed ims:images:get (it used to name denied ones too, and
