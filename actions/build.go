@@ -106,6 +106,15 @@ func buildAPI(r *rawAPI, fail failFunc) (*API, error) {
 	if a.EnterpriseProjectOf, err = checkEPSources(r, tmpl); err != nil {
 		return nil, fail("enterprise_project_of", "%v", err)
 	}
+	if x := r.EPException; x != nil {
+		switch {
+		case !*r.EnterpriseProject:
+			return nil, fail("enterprise_project_exception", "only APIs with enterprise_project = true have exceptions")
+		case strings.TrimSpace(x.When) == "" || len(x.Query) == 0:
+			return nil, fail("enterprise_project_exception", "needs when (in words) and query (parameter = [values])")
+		}
+		a.EPException = x
+	}
 	fieldValues := map[string][]string{}
 	fieldDefault := map[string]string{}
 	for j, rc := range r.Conditional {

@@ -64,11 +64,15 @@ type API struct {
 	// the proxy can establish (see EPSource); only for EnterpriseProject APIs. Empty for
 	// such an API: the request never establishes one, so enterprise-project grants can
 	// only deny it.
-	EnterpriseProjectOf []EPSource        `json:"enterprise_project_of,omitempty"`
-	Params              map[string]string `json:"param_patterns,omitempty"`
-	Source              string            `json:"source"`
-	Notes               string            `json:"notes,omitempty"`
-	Choice              string            `json:"choice,omitempty"`
+	EnterpriseProjectOf []EPSource `json:"enterprise_project_of,omitempty"`
+	// EPException, when set, names the requests of this API that honour only IAM-project
+	// grants although the API honours enterprise-project grants (5.1.1: shared-image
+	// queries).
+	EPException *EPException      `json:"enterprise_project_exception,omitempty"`
+	Params      map[string]string `json:"param_patterns,omitempty"`
+	Source      string            `json:"source"`
+	Notes       string            `json:"notes,omitempty"`
+	Choice      string            `json:"choice,omitempty"`
 
 	tmpl template
 }
@@ -218,6 +222,7 @@ type rawAPI struct {
 	IAMProject        *bool             `toml:"iam_project"`
 	EnterpriseProject *bool             `toml:"enterprise_project"`
 	EnterpriseOf      *[]string         `toml:"enterprise_project_of"`
+	EPException       *EPException      `toml:"enterprise_project_exception"`
 	Source            string            `toml:"source"`
 	Notes             string            `toml:"notes"`
 	Choice            string            `toml:"choice"`

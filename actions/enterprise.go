@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // EPSource says where the enterprise project of a request is a fact rather than a claim.
@@ -191,4 +192,38 @@ func patchEP(body []byte) (f EPFact, touched bool, err error) {
 		f.ID, f.Why = "", "the patch changes the enterprise project more than once"
 	}
 	return f, touched, nil
+}
+
+// EPException describes the requests of an enterprise-project API for which
+// enterprise-project grants do not apply, neither to allow nor to deny: only IAM-project
+// grants decide them.
+type EPException struct {
+	// When says which requests, in words.
+	When string `json:"when" toml:"when"`
+	// Query: the request is an exception when any of these parameters is present with one
+	// of its values (an empty list: with any value).
+	Query map[string][]string `json:"query" toml:"query"`
+}
+
+// EPExceptionApplies reports whether a request with query q is one of the API's
+// exceptions.
+func (a *API) EPExceptionApplies(q Query) bool {
+	if a.EPException == nil {
+		return false
+	}
+	for _, p := range q {
+		vals, ok := a.EPException.Query[p.Key]
+		if !ok {
+			continue
+		}
+		if len(vals) == 0 {
+			return true
+		}
+		for _, v := range vals {
+			if strings.EqualFold(p.Value, v) { // read a case variant as IMS might
+				return true
+			}
+		}
+	}
+	return false
 }

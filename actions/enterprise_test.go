@@ -125,3 +125,34 @@ func TestEnterpriseProjectFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestEPException: only 5.1.1 has requests that honour IAM-project grants alone — the
+// shared-image queries of the ae-ad-1 footnote — and the catalog says which.
+func TestEPException(t *testing.T) {
+	c := mustCatalog(t)
+	for _, a := range c.APIs() {
+		if a.ID == "list_cloudimages" {
+			require.NotNil(t, a.EPException)
+			assert.Contains(t, a.EPException.When, "shared-image")
+			continue
+		}
+		assert.Nil(t, a.EPException, a.ID)
+	}
+	list, _ := c.API("list_cloudimages")
+	for q, want := range map[string]bool{
+		"__imagetype=shared":                 true,
+		"visibility=shared&limit=3":          true,
+		"member_status=accepted":             true,
+		"member_status=":                     true,
+		"__imagetype=private":                false,
+		"visibility=private":                 false,
+		"enterprise_project_id=ep-1":         false,
+		"":                                   false,
+		"__imagetype=SHARED":                 true, // a case variant counts: only IAM-project grants allow it
+		"__imagetype=gold&visibility=shared": true,
+	} {
+		parsed, err := ParseQuery(q)
+		require.NoError(t, err, q)
+		assert.Equal(t, want, list.EPExceptionApplies(parsed), q)
+	}
+}

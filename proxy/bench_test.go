@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ type benchWorld struct {
 	bare     string // bare reverse proxy base URL
 	srv      *Server
 	iam      *stub.IAM
+	received atomic.Int64 // request body bytes the upstream read
 	stop     func()
 }
 
@@ -59,7 +61,8 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 	tb.Helper()
 	w := &benchWorld{iam: stub.NewIAM()}
 	w.upstream = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.received.Add(n)
 		rw.Header().Set("Content-Type", "application/json")
 		_, _ = rw.Write(upstreamBody)
 	}))

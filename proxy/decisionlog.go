@@ -29,7 +29,6 @@ type record struct {
 	decision           string  // Allow | ExplicitDeny | ImplicitDeny | Deny (denied before the engine)
 	reason             string  // why not allowed (reasons*), empty when allowed
 	denied             []string
-	matched            []string               // statements that matched, when not from a decision
 	decided            []authz.ActionDecision // the engine's per-action decisions (matched statements)
 	cached             bool
 	errMsg             string
@@ -43,7 +42,9 @@ type record struct {
 }
 
 // appendMatched appends the statements that matched as JSON strings
-// "action=policy#statement:Effect", rendered straight from the decision.
+// "action=policy#statement:Effect", rendered straight from the decision into b without
+// allocating: each piece is escaped in place, which is the escaping of the whole string
+// (the separators are ASCII, so no character spans two pieces).
 func appendMatched(b []byte, decided []authz.ActionDecision) []byte {
 	b = append(b, `,"matched":[`...)
 	first := true
@@ -53,7 +54,15 @@ func appendMatched(b []byte, decided []authz.ActionDecision) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendJSONString(b, a.Action+"="+m.Policy+"#"+strconv.Itoa(m.Statement)+":"+m.Effect)
+			b = append(b, '"')
+			b = appendJSONText(b, a.Action)
+			b = append(b, '=')
+			b = appendJSONText(b, m.Policy)
+			b = append(b, '#')
+			b = strconv.AppendInt(b, int64(m.Statement), 10)
+			b = append(b, ':')
+			b = appendJSONText(b, m.Effect)
+			b = append(b, '"')
 		}
 	}
 	return append(b, ']')
@@ -135,11 +144,7 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	if len(rec.denied) > 0 {
 		b = jsonList(b, "denied_actions", rec.denied)
 	}
-	if rec.decided != nil {
-		b = appendMatched(b, rec.decided)
-	} else {
-		b = jsonList(b, "matched", rec.matched)
-	}
+	b = appendMatched(b, rec.decided)
 	if rec.cached {
 		b = append(b, `,"cached":true`...)
 	}
@@ -212,8 +217,15 @@ func jsonList(b []byte, key string, values []string) []byte {
 // backslashes and control characters; invalid UTF-8 becomes U+FFFD; U+2028 and U+2029 are
 // escaped.
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONText(b, s)
+	return append(b, '"')
+}
+
+// appendJSONText appends s escaped as in a JSON string (appendJSONString), without the
+// quotes.
+func appendJSONText(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -256,6 +268,5 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/proxy/stub"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // slogEscape returns how log/slog's JSON handler writes s.
@@ -64,14 +67,83 @@ func TestDecisionLineShape(t *testing.T) {
 	}, m)
 }
 
+// TestMatchedStatements: the statements that matched are logged as JSON strings
+// "action=policy#statement:Effect", escaped as the whole string would be.
+func TestMatchedStatements(t *testing.T) {
+	allow := func(policy string, statement int) authz.StatementRef {
+		return authz.StatementRef{Policy: policy, Statement: statement, Effect: "Allow"}
+	}
+	for _, tc := range []struct {
+		name    string
+		decided []authz.ActionDecision
+		want    []string
+	}{
+		{"no decision", nil, nil},
+		{"nothing matched", []authz.ActionDecision{{Action: "ims:images:delete", Effect: authz.ImplicitDeny}}, nil},
+		{"one statement", []authz.ActionDecision{{Action: "ims:images:list", Effect: authz.Allow,
+			Matched: []authz.StatementRef{allow("policies/readonly.json", 0)}}},
+			[]string{"ims:images:list=policies/readonly.json#0:Allow"}},
+		{"several actions and statements", []authz.ActionDecision{
+			{Action: "ims:images:upload", Effect: authz.ExplicitDeny, Matched: []authz.StatementRef{allow("a.json", 3),
+				{Policy: "b.json", Statement: 12, Effect: "Deny"}}},
+			{Action: "ims:images:get", Effect: authz.Allow, Matched: []authz.StatementRef{allow("a.json", 104)}},
+		}, []string{"ims:images:upload=a.json#3:Allow", "ims:images:upload=b.json#12:Deny", "ims:images:get=a.json#104:Allow"}},
+		{"text that needs escaping", []authz.ActionDecision{{Action: "ims:\"x\"", Effect: authz.Allow,
+			Matched: []authz.StatementRef{allow("pol\\icy\n\x01\u2028ünï \xff.json", 7)}}},
+			[]string{"ims:\"x\"=pol\\icy\n\x01\u2028ünï \xff.json#7:Allow"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := []byte(`,"matched":[`)
+			for i, m := range tc.want {
+				if i > 0 {
+					want = append(want, ',')
+				}
+				want = appendJSONString(want, m)
+			}
+			want = append(want, ']')
+			got := appendMatched(nil, tc.decided)
+			assert.Equal(t, string(want), string(got))
+			var line struct{ Matched []string }
+			require.NoError(t, json.Unmarshal([]byte("{"+string(got[1:])+"}"), &line))
+			assert.Len(t, line.Matched, len(tc.want))
+			buf := make([]byte, 0, 2*len(got))
+			assert.Zero(t, testing.AllocsPerRun(100, func() { buf = appendMatched(buf[:0], tc.decided) }), "no allocation per statement")
+		})
+	}
+}
+
+// BenchmarkDecisionLine encodes and writes decision lines as the handler makes them: the
+// matched statements come from the engine's per-action decisions (record.decided).
 func BenchmarkDecisionLine(b *testing.B) {
-	rec := &record{id: "0123456789abcdef", generation: 1, start: time.Now(), principal: "workload", auth: "default", sourceIP: "127.0.0.1",
-		method: "GET", path: "/v2/images", api: "glance_list_images", actions: []string{"ims:images:list"}, decision: "Allow",
-		matched: []string{"ims:images:list=policies/readonly.json#0:Allow"}, enforced: true, forwarded: true, status: 200, upStatus: 200}
-	l := newDecisionLog(discard{})
-	b.ReportAllocs()
-	for b.Loop() {
-		l.write(rec, time.Now())
+	allowed := func(policy string, actions ...string) []authz.ActionDecision {
+		var out []authz.ActionDecision
+		for i, a := range actions {
+			out = append(out, authz.ActionDecision{Action: a, Effect: authz.Allow,
+				Matched: []authz.StatementRef{{Policy: policy, Statement: i, Effect: "Allow"}}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, method, path, api string
+		decided                 []authz.ActionDecision
+	}{
+		{"one-statement", "GET", "/v2/images", "glance_list_images", allowed("policies/readonly.json", "ims:images:list")},
+		{"three-actions", "PUT", "/v2/images/" + stub.SampleImageID + "/file", "glance_upload_image_file",
+			allowed("policies/uploader.json", "ims:images:get", "ims:images:update", "ims:images:upload")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			rec := &record{id: "0123456789abcdef", generation: 1, start: time.Now(), principal: "workload", auth: "default", sourceIP: "127.0.0.1",
+				method: tc.method, path: tc.path, api: tc.api, decision: "Allow", decided: tc.decided,
+				enforced: true, forwarded: true, status: 200, upStatus: 200}
+			for _, a := range tc.decided {
+				rec.actions = append(rec.actions, a.Action)
+			}
+			l := newDecisionLog(discard{})
+			b.ReportAllocs()
+			for b.Loop() {
+				l.write(rec, time.Now())
+			}
+		})
 	}
 }
 

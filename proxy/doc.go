@@ -13,8 +13,17 @@
 // Snapshot: parsed, linted, compiled into one engine per principal. A Server holds the
 // current Snapshot in an atomic pointer; each request reads it exactly once, so a hot reload
 // (fsnotify or SIGHUP via Server.Hangup, both only when the files changed; Server.Reload
-// always) swaps the whole set at once and a bad change keeps the last good one. Decisions are logged as JSON lines (log/slog) and counted in Prometheus
-// metrics served on a separate listener together with /healthz and /readyz.
+// always) swaps the whole set at once and a bad change keeps the last good one.
+//
+// Each request the proxy handles gets one decision line, with its decision_id: JSON shaped
+// like a log/slog JSON record with msg "decision", but encoded directly into a pooled
+// buffer, not through slog (decisionlog.go). Lines for the decision_log file or standard
+// output are batched and written off the request path by a goroutine that keeps them
+// (up to a bound) through write failures and reopens a rotated file (logwriter.go); with
+// decision_log_required the proxy refuses requests while they cannot be written. Decisions
+// are counted in Prometheus metrics served on a separate listener together with /healthz
+// and /readyz. Operational messages (start, reloads, failures) go to the injected log/slog
+// logger (Options.Log).
 //
 // There is no package-level state: everything hangs off a Server built by NewServer, and
 // all exported methods of Server and Snapshot are safe for concurrent use.

@@ -39,6 +39,9 @@ func NewEngine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachmen
 // engine is the default DeciderFactory: with Runtime set, the compiled Rego is shared by
 // every principal and every reload, so a reload only builds policy sets.
 func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
+	if l.Engines != nil {
+		return l.Engines.New(ctx, cat, atts, opts)
+	}
 	if l.Runtime == nil {
 		return NewEngine(ctx, cat, atts, opts)
 	}
@@ -68,6 +71,10 @@ type Loader struct {
 	// Runtime is the compiled decision Rego (authz.Prepare) shared by every engine the
 	// loader builds; nil compiles it for each engine.
 	Runtime *authz.Runtime
+	// Engines, when set (from Runtime.NewEngines), builds the engines through its memo:
+	// principals holding the same policy set share one engine, and a load reuses the
+	// engines of the previous successful load whose policy sets did not change.
+	Engines *authz.Engines
 }
 
 // linters returns the Linters the default linter comes from.
@@ -130,7 +137,15 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 		if skip != "" && first.digest == skip {
 			return nil, errUnchanged
 		}
-		return l.build(ctx, src, first)
+		s, err := l.build(ctx, src, first)
+		if l.Engines != nil {
+			if err != nil {
+				l.Engines.Abort()
+			} else {
+				l.Engines.Commit()
+			}
+		}
+		return s, err
 	}
 	return nil, last
 }

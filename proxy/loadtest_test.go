@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/imsguard/imsguard/proxy/stub"
 )
 
 // The load tests only run with IMSGUARD_LOADTEST=1 (they take about a minute and want an
@@ -183,47 +181,13 @@ func TestLoadLatency(t *testing.T) {
 
 // TestLoadUploadMemory streams a generated 1 GiB image upload through imsguard (AK/SK,
 // UNSIGNED-PAYLOAD) and samples the Go heap while it flows: memory stays flat.
+// (TestUploadHeapBound checks the same with 96 MiB in every test run.)
 func TestLoadUploadMemory(t *testing.T) {
 	loadTest(t)
 	w := newBenchWorld(t)
 	const size = 1 << 30
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-		}
-	}()
-	req, err := http.NewRequest("PUT", w.guard+"/v2/images/"+stub.SampleImageID+"/file", io.LimitReader(zeroReader{}, size))
-	require.NoError(t, err)
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "application/octet-stream")
-	require.NoError(t, stub.Sign(req, nil, adminAK, adminSK, time.Time{}))
-	start := time.Now()
-	resp, err := benchClient().Do(req)
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	elapsed := time.Since(start)
-	close(stop)
-	<-sampled
-	require.Equal(t, 200, resp.StatusCode)
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
+	m := streamUpload(t, w.guard, size, 20*time.Millisecond)
+	require.Equal(t, 200, m.status)
 	report(t, fmt.Sprintf(`### Streaming a 1 GiB upload (PUT /v2/images/{id}/file, AK/SK UNSIGNED-PAYLOAD)
 
 | measure | value |
@@ -232,7 +196,6 @@ func TestLoadUploadMemory(t *testing.T) {
 | Go heap in use before | %.1f MiB |
 | Go heap in use, peak while streaming (client + proxy + upstream in one process) | %.1f MiB |
 | bytes allocated during the upload | %.1f MiB |
-`, elapsed.Round(time.Millisecond), float64(size)/(1<<20)/elapsed.Seconds(),
-		float64(before.HeapInuse)/(1<<20), float64(peak.Load())/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)))
-	require.Less(t, peak.Load()-min(peak.Load(), before.HeapInuse), uint64(64<<20), "the upload is not buffered")
+`, m.elapsed.Round(time.Millisecond), float64(size)/(1<<20)/m.elapsed.Seconds(), mib(m.before), mib(m.peak), mib(m.allocated)))
+	require.Less(t, m.growth(), uint64(64<<20), "the upload is not buffered")
 }

@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +42,7 @@ func (srv *Server) Hangup(ctx context.Context) error {
 func (srv *Server) reload(ctx context.Context, ifChanged bool) (installed bool, err error) {
 	srv.reloadMu.Lock()
 	defer srv.reloadMu.Unlock()
+	defer srv.reloadAttempts.Add(1) // on return, still under reloadMu: the outcome is logged and counted by then
 	old := srv.current.Load()
 	skip := ""
 	if ifChanged {
@@ -117,6 +120,7 @@ func (srv *Server) watch(ctx context.Context) {
 		}
 	}
 	sync()
+	srv.log.Debug("watching the configuration and policy folders", "folders", slices.Sorted(maps.Keys(watched)))
 	debounce := srv.opts.Debounce
 	if debounce <= 0 {
 		debounce = 200 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,12 +26,33 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
-func waitGeneration(t *testing.T, srv *Server, gen uint64) {
+// waitWatching waits until the file watcher has added its folders: a change made before
+// that would go unseen.
+func waitWatching(t *testing.T, oplog *syncBuffer) {
 	t.Helper()
-	require.Eventually(t, func() bool { return srv.Snapshot().Generation >= gen }, 20*time.Second, 10*time.Millisecond,
-		"generation %d never installed", gen)
+	require.Eventually(t, func() bool {
+		return strings.Contains(oplog.String(), `"msg":"watching the configuration and policy folders"`)
+	}, 20*time.Second, 5*time.Millisecond, "the file watcher never started")
 }
 
+// watchedChange replaces one file (name relative to the configuration folder, placeholders
+// replaced as by writeFiles) the way editors and ConfigMaps do, and waits until the watcher
+// has finished the reload attempt that change triggered, whatever its outcome. The new
+// content is written in a folder nobody watches and renamed into place, so the watcher sees
+// one event and never a half-written file: exactly one attempt, and it reads this version.
+func (e *env) watchedChange(t *testing.T, name, content string) {
+	t.Helper()
+	content = strings.NewReplacer("{{UPSTREAM}}", e.up.URL, "{{IAM}}", e.iamSrv.URL).Replace(content)
+	staged := filepath.Join(t.TempDir(), filepath.Base(name))
+	require.NoError(t, os.WriteFile(staged, []byte(content), 0o600))
+	n := e.srv.reloadAttempts.Load()
+	require.NoError(t, os.Rename(staged, filepath.Join(e.dir, name)))
+	require.Eventually(t, func() bool { return e.srv.reloadAttempts.Load() > n }, 20*time.Second, 5*time.Millisecond,
+		"the watcher never reloaded after %s changed", name)
+}
+
+// TestReloadKeepsLastGoodSet drives the file watcher one change at a time; each step
+// waits until the watcher has tried that version, so every assertion is about it.
 func TestReloadKeepsLastGoodSet(t *testing.T) {
 	e := newEnv(t, baseConfig, nil, withWatch(20*time.Millisecond))
 	status := func() int {
@@ -38,17 +60,19 @@ func TestReloadKeepsLastGoodSet(t *testing.T) {
 		return resp.StatusCode
 	}
 	require.Equal(t, 403, status())
+	waitWatching(t, e.oplog)
+	generation := func() uint64 { return e.srv.Snapshot().Generation }
 
 	// A good change is picked up by the watcher.
-	e.writeFiles(t, map[string]string{"policies/readonly.json": adminPolicy})
-	waitGeneration(t, e.srv, 2)
+	e.watchedChange(t, "policies/readonly.json", adminPolicy)
+	require.EqualValues(t, 2, generation())
 	assert.Equal(t, 204, status())
 	assert.Equal(t, 1.0, counter(t, e.srv.metrics.reloads))
 
 	// A broken policy is refused: the last good set stays, the failure is counted and logged.
-	e.writeFiles(t, map[string]string{"policies/readonly.json": `{"Version":"1.1","Statement":[`})
-	require.Eventually(t, func() bool { return counter(t, e.srv.metrics.reloadFailures) >= 1 }, 20*time.Second, 10*time.Millisecond)
-	assert.Equal(t, uint64(2), e.srv.Snapshot().Generation)
+	e.watchedChange(t, "policies/readonly.json", `{"Version":"1.1","Statement":[`)
+	assert.Equal(t, 1.0, counter(t, e.srv.metrics.reloadFailures))
+	assert.EqualValues(t, 2, generation())
 	assert.Equal(t, 204, status())
 	assert.Contains(t, e.oplog.String(), "reload failed; keeping the last good configuration")
 
@@ -56,24 +80,32 @@ func TestReloadKeepsLastGoodSet(t *testing.T) {
 	err := e.srv.Reload(context.Background())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrPolicyLint)
+	assert.Equal(t, 2.0, counter(t, e.srv.metrics.reloadFailures))
 
-	// A broken configuration is refused too.
-	e.writeFiles(t, map[string]string{"policies/readonly.json": readOnlyPolicy, "imsguard.toml": baseConfig + "\nbogus = 1\n"})
-	require.Eventually(t, func() bool {
-		return strings.Contains(e.oplog.String(), "bogus")
-	}, 20*time.Second, 10*time.Millisecond)
+	// A broken configuration is refused too, also once the policy under it is fixed.
+	e.watchedChange(t, "imsguard.toml", baseConfig+"\nbogus = 1\n")
+	assert.Equal(t, 3.0, counter(t, e.srv.metrics.reloadFailures))
+	assert.Contains(t, e.oplog.String(), "bogus")
+	e.watchedChange(t, "policies/readonly.json", readOnlyPolicy)
+	assert.Equal(t, 4.0, counter(t, e.srv.metrics.reloadFailures))
+	assert.EqualValues(t, 2, generation())
 	assert.Equal(t, 204, status(), "still the last good set")
 
 	// Fixing it installs the new set; restart-only settings are reported, not applied.
-	e.writeFiles(t, map[string]string{"imsguard.toml": strings.Replace(baseConfig, `listen = "127.0.0.1:0"`, `listen = "127.0.0.1:1"`, 1)})
-	waitGeneration(t, e.srv, 3)
+	listen1 := strings.Replace(baseConfig, `listen = "127.0.0.1:0"`, `listen = "127.0.0.1:1"`, 1)
+	e.watchedChange(t, "imsguard.toml", listen1)
+	require.EqualValues(t, 3, generation())
 	assert.Equal(t, 403, status())
 	assert.Contains(t, e.oplog.String(), `"key":"listen"`)
+	assert.Equal(t, 2.0, counter(t, e.srv.metrics.reloads))
 
-	// Unchanged files (or unrelated files in the folder) do not make a new generation.
-	e.writeFiles(t, map[string]string{"notes.txt": "hello", "imsguard.toml": strings.Replace(baseConfig, `listen = "127.0.0.1:0"`, `listen = "127.0.0.1:1"`, 1)})
-	time.Sleep(200 * time.Millisecond)
-	assert.Equal(t, uint64(3), e.srv.Snapshot().Generation)
+	// Unchanged files (or unrelated files in the folder) do not make a new generation: the
+	// watcher's attempt after the same configuration is written again installs nothing.
+	e.writeFiles(t, map[string]string{"notes.txt": "hello"})
+	e.watchedChange(t, "imsguard.toml", listen1)
+	assert.EqualValues(t, 3, generation())
+	assert.Equal(t, 2.0, counter(t, e.srv.metrics.reloads))
+	assert.Equal(t, 4.0, counter(t, e.srv.metrics.reloadFailures))
 	// A forced reload (Server.Reload) always installs.
 	require.NoError(t, e.srv.Reload(context.Background()))
 	assert.Equal(t, uint64(4), e.srv.Snapshot().Generation)
@@ -218,17 +250,35 @@ policies = ["policies"]
 			}
 		})
 	}
+	// Each step waits until the proxy has seen the version swapped in: a good version is
+	// installed and has decided a request, the broken one is refused (one more failure).
+	installed := func() string { return digest[srv.Snapshot().Digest[:16]] }
+	decidedBy := func(gen uint64) bool {
+		return strings.Contains(log.String(), `"generation":`+strconv.FormatUint(gen, 10)+`,`)
+	}
+	waitWatching(t, oplog)
 	order := []string{"B", "A", "C", "B", "C", "A", "B", "A", "C", "C", "B", "A"}
+	good, broken := 0, 0
 	for i, v := range order {
+		failures := counter(t, srv.metrics.reloadFailures)
+		if v != "C" {
+			require.NotEqual(t, v, installed(), "step %d: a good version must differ from the one in use", i)
+		}
 		swap(v)
 		if i%4 == 3 {
 			_ = srv.Reload(ctx) // SIGHUP while the watcher is busy too
 		}
-		time.Sleep(120 * time.Millisecond)
+		if v == "C" {
+			broken++
+			require.Eventually(t, func() bool { return counter(t, srv.metrics.reloadFailures) > failures }, 20*time.Second, 5*time.Millisecond,
+				"step %d: version C was never refused", i)
+			continue
+		}
+		good++
+		require.Eventually(t, func() bool { return installed() == v }, 20*time.Second, 5*time.Millisecond, "step %d: version %s was never installed", i, v)
+		gen := srv.Snapshot().Generation
+		require.Eventually(t, func() bool { return decidedBy(gen) }, 20*time.Second, 5*time.Millisecond, "step %d: generation %d decided no request", i, gen)
 	}
-	swap("A")
-	require.Eventually(t, func() bool { return digest[srv.Snapshot().Digest[:16]] == "A" }, 20*time.Second, 10*time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
 	cancel()
@@ -245,8 +295,8 @@ policies = ["policies"]
 		require.True(t, ok, "generation %v installed an unknown set (digest %v): a mixed or broken version", line["generation"], line["digest"])
 		genVersion[line["generation"].(float64)] = v
 	}
-	assert.GreaterOrEqual(t, len(genVersion), 4, "several reloads happened")
-	assert.Greater(t, counter(t, srv.metrics.reloadFailures), 0.0, "version C was refused")
+	assert.GreaterOrEqual(t, len(genVersion), 1+good, "the first generation and one per good step")
+	assert.GreaterOrEqual(t, counter(t, srv.metrics.reloadFailures), float64(broken), "version C was refused at each of its steps")
 	decisions := log.lines(t)
 	require.NotEmpty(t, decisions)
 	for _, d := range decisions {

@@ -52,11 +52,15 @@ type Server struct {
 	current  atomic.Pointer[Snapshot]
 	gen      atomic.Uint64
 	reloadMu sync.Mutex
-	ready    atomic.Bool
-	started  *Config // values that need a restart to change
+	// reloadAttempts counts finished reload attempts (Reload, Hangup, the watcher), whatever
+	// their outcome: installed, refused or unchanged. It moves after the outcome is logged
+	// and counted, so once it has moved past a file change the proxy has seen that change.
+	reloadAttempts atomic.Uint64
+	ready          atomic.Bool
+	started        *Config // values that need a restart to change
 
 	ln, mln net.Listener
-	logSink *bufferedLog // where decisions writes (logsink.go)
+	logSink *bufferedLog // where decisions writes (newDecisionSink, logsink.go)
 }
 
 // NewServer loads the configuration (failing on any problem), opens the decision log and
@@ -92,9 +96,10 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 }
 
 // openDecisionLog sets up the JSON-lines decision logger. Lines to decision_log (a file or
-// standard output) are buffered and flushed at least every 100ms and at shutdown; an
-// Options.DecisionLog writer gets every line as it is made. Write failures, rotation and
-// reopening are handled by the sink (newDecisionSink).
+// standard output) are buffered and written by a goroutine at least every 100ms and at
+// shutdown; an Options.DecisionLog writer gets each line before its request ends, while it
+// accepts writes. Write failures, rotation and reopening are handled by the sink
+// (newDecisionSink, bufferedLog).
 func (srv *Server) openDecisionLog(s *Snapshot) error {
 	sink, err := newDecisionSink(s.decisionLog, srv.opts, srv.log, srv.metrics.decisionLog)
 	if err != nil {
@@ -142,9 +147,9 @@ func (srv *Server) MetricsAddr() net.Addr {
 func (srv *Server) Snapshot() *Snapshot { return srv.current.Load() }
 
 // MetricsHandler serves /metrics, /healthz and /readyz (also on the metrics listener).
-// /readyz is 503 while stopping, and while decision_log_required is set and the decision
-// log cannot be written (every request would be refused: a load balancer should send them
-// elsewhere).
+// /readyz is 503 until Run serves, from the moment it starts stopping, and while
+// decision_log_required is set and the decision log cannot be written (every request would
+// be refused: a load balancer should send them elsewhere).
 func (srv *Server) MetricsHandler() http.Handler { return srv.metrics.handler(srv.isReady) }
 
 func (srv *Server) isReady() bool {

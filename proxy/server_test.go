@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -168,6 +169,8 @@ func TestMetricsAndHealth(t *testing.T) {
 func TestGracefulShutdownDrains(t *testing.T) {
 	e := newEnv(t, baseConfig, nil)
 	arrived, release := make(chan struct{}), make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // a failed test must not leave the upstream handler (and its Close) waiting
 	e.up.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(arrived)
 		<-release
@@ -194,12 +197,30 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	e.cancel()
 	e.cancel = nil
-	time.Sleep(100 * time.Millisecond) // shutdown has begun and waits for the request
-	close(release)
+	// Shutdown has begun once the proxy refuses new connections: http.Server.Shutdown closes
+	// the listener first, then waits for the request in flight.
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", e.srv.Addr().String())
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	}, 10*time.Second, 5*time.Millisecond, "shutdown never began")
+	assert.False(t, e.srv.isReady(), "/readyz fails while draining")
+	select {
+	case err := <-e.done:
+		t.Fatalf("Run returned with a request in flight (err %v)", err)
+	default:
+	}
+	unblock()
 	r := <-done
 	require.NoError(t, r.err)
 	assert.Equal(t, 200, r.code, "in-flight request finished during shutdown")
 	require.NoError(t, <-e.done)
+	line := e.lastDecision(t)
+	assert.Equal(t, true, line["forwarded"])
+	assert.EqualValues(t, 200, line["upstream_status"], "the drained request was logged")
 }
 
 func TestUploadStreams(t *testing.T) {

@@ -29,7 +29,7 @@ to check IAM policy documents and to enforce them in front of IMS.`,
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newActionsCmd(g), newProxyCmd(g), newValidateCmd(g), newDemoCmd(g), newLintCmd(g), newExplainCmd(g), newDiffCmd(g))
-	root.AddCommand(newEvalCmd(g))
+	root.AddCommand(newEvalCmd(g), newCompileCmd(g))
 	return root
 }
 

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-
 	"github.com/imsguard/imsguard/policy"
 )
 
@@ -112,14 +110,12 @@ func (e *Engine) why(in Input, d Decision) []StatementWhy {
 	if len(byKey) == 0 {
 		return []StatementWhy{}
 	}
-	opts := policy.PredicateOptions{AbsentNegated: e.absentNegated()}
-	b := &setBuilder{lenient: true, predOpts: opts} // the engine's own reading of the statements
-	b.attachments(e.atts)
 	reqCtx := mergedContext(in.Context)
 	out := make([]StatementWhy, 0, len(byKey))
 	for k, w := range byKey {
-		if ts, st, ok := e.typedStatement(b.typed, k); ok {
-			explainStatement(w, ts, st, in.Resource, reqCtx, opts)
+		// the engine's own typed statements: the predicates it decides with
+		if ts, st, ok := e.typedStatement(e.typed, k); ok {
+			explainStatement(w, ts, st, in.Resource, reqCtx)
 		}
 		out = append(out, *w)
 	}
@@ -146,7 +142,7 @@ func (e *Engine) typedStatement(typed [][]typedStmt, k stmtKey) (typedStmt, poli
 // explainStatement checks the statement's Resource and conditions on the request and
 // writes the reason. The engine's outcome (w.Matched) stands; a different finding here is
 // said, never substituted.
-func explainStatement(w *StatementWhy, ts typedStmt, st policy.Statement, resource string, reqCtx map[string][]string, opts policy.PredicateOptions) {
+func explainStatement(w *StatementWhy, ts typedStmt, st policy.Statement, resource string, reqCtx map[string][]string) {
 	var held, failed []string
 	ok := true
 	if len(ts.resources) > 0 {
@@ -197,7 +193,7 @@ func explainStatement(w *StatementWhy, ts typedStmt, st policy.Statement, resour
 			}
 		} else {
 			cw.Holds = ts.deny
-			cw.Problem = conditionProblem(ce, tc, opts)
+			cw.Problem = conditionProblem(ce, tc)
 			if ts.deny {
 				text += " is an invalid condition, fail-safe: it holds in a Deny (" + cw.Problem + ")"
 			} else {
@@ -227,12 +223,13 @@ func explainStatement(w *StatementWhy, ts typedStmt, st policy.Statement, resour
 	}
 }
 
-// conditionProblem says why a condition is invalid, as the predicate builder finds it.
-func conditionProblem(ce policy.CondEntry, tc typedCond, opts policy.PredicateOptions) string {
+// conditionProblem says why a condition is invalid, as the predicate builder finds it
+// (whether a condition is valid does not depend on the predicate options).
+func conditionProblem(ce policy.CondEntry, tc typedCond) string {
 	if tc.err != nil {
 		return tc.err.Error()
 	}
-	if _, err := policy.NewPredicate(ce, opts); err != nil {
+	if _, err := policy.NewPredicate(ce, policy.PredicateOptions{}); err != nil {
 		return err.Error()
 	}
 	return "the engine cannot evaluate it"
@@ -266,28 +263,6 @@ func mergedContext(ctx map[string][]string) map[string][]string {
 		out[l] = append(out[l], ctx[k]...)
 	}
 	return out
-}
-
-// absentNegated reads the option the engine's policy set was built with.
-func (e *Engine) absentNegated() bool {
-	set, ok := e.set.Value.(ast.Object)
-	if !ok {
-		return false
-	}
-	opts := set.Get(ast.StringTerm("options"))
-	if opts == nil {
-		return false
-	}
-	o, ok := opts.Value.(ast.Object)
-	if !ok {
-		return false
-	}
-	v := o.Get(ast.StringTerm("absent_negated"))
-	if v == nil {
-		return false
-	}
-	b, ok := v.Value.(ast.Boolean)
-	return ok && bool(b)
 }
 
 func nonNilStrings(s []string) []string {

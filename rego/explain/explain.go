@@ -184,7 +184,16 @@ func Run(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opt
 	for _, api := range cat.APIs() {
 		ae := APIExplanation{ID: api.ID, Section: api.Section, Title: api.Title, Method: api.Method, Path: api.Path,
 			Family: string(api.Family), Deprecated: api.Deprecated}
-		for _, v := range apiVariants(api) {
+		vs := apiVariants(api)
+		if api.EPException != nil && opts.EnterpriseProject != "" {
+			// Under an enterprise-project grant, the API's exceptions (5.1.1: shared-image
+			// queries) are decided by IAM-project grants alone.
+			vs = append(vs, variant{when: api.EPException.When, actions: api.Actions, epException: true})
+			if vs[0].when == "" {
+				vs[0].when = "any other request"
+			}
+		}
+		for _, v := range vs {
 			ve, err := explainVariant(ctx, e, api, v, opts)
 			if err != nil {
 				return nil, err
@@ -217,8 +226,9 @@ func (x *Explanation) API(id string) (*APIExplanation, bool) {
 
 // variant is one action set an API may require.
 type variant struct {
-	when    string
-	actions []string
+	when        string
+	actions     []string
+	epException bool // enterprise-project grants do not apply (catalog exception)
 }
 
 // apiVariants lists the action sets of an API: one per alternative of a body_field_in
@@ -248,7 +258,12 @@ func explainVariant(ctx context.Context, e *authz.Engine, api *actions.API, v va
 		ve.Status, ve.Reason = StatusAllowed, "no IAM action is required"
 		return ve, nil
 	}
-	d, err := e.Decide(ctx, authz.Input{Actions: v.actions, API: api, Project: opts.Project, EnterpriseProjectID: opts.EnterpriseProject, Explain: true})
+	in := authz.Input{Actions: v.actions, API: api, Project: opts.Project, EnterpriseProjectID: opts.EnterpriseProject, Explain: true}
+	if v.epException {
+		no := false
+		in.APISupportsEP = &no
+	}
+	d, err := e.Decide(ctx, in)
 	if err != nil {
 		return ve, fmt.Errorf("explain %s %s: %w", api.Section, api.ID, err)
 	}

@@ -87,7 +87,17 @@ func TestExplainStatuses(t *testing.T) {
 func TestExplainEnterpriseProject(t *testing.T) {
 	x := explainText(t, Options{EnterpriseProject: "ep-1"}, `{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}`)
 	list, _ := x.API("list_cloudimages")
-	assert.Equal(t, StatusAllowed, list.Status, "5.1.1 supports enterprise projects")
+	assert.Equal(t, StatusConditional, list.Status, "5.1.1 supports enterprise projects, but not for shared-image queries")
+	require.Len(t, list.Variants, 2)
+	assert.Equal(t, StatusAllowed, list.Variants[0].Status)
+	assert.Equal(t, "any other request", list.Variants[0].When)
+	assert.Equal(t, StatusDenied, list.Variants[1].Status)
+	assert.Contains(t, list.Variants[1].When, "shared-image queries")
+
+	plain := explainText(t, Options{}, `{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}`)
+	list, _ = plain.API("list_cloudimages")
+	assert.Equal(t, StatusAllowed, list.Status, "on IAM projects the exception changes nothing")
+	assert.Len(t, list.Variants, 1)
 	glance, _ := x.API("glance_list_images")
 	assert.Equal(t, StatusDenied, glance.Status, "6.1.1 does not")
 	assert.Contains(t, glance.Reason, "enterprise project")

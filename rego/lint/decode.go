@@ -103,6 +103,8 @@ func (p *placeholderArgs) value(name string) (string, bool) {
 		return p.l.cat.apiText(list("apis"), true), true
 	case "sections":
 		return p.l.cat.apiText(list("apis"), false), true
+	case "ep_sections":
+		return p.l.cat.epText(list("apis")), true
 	case "families":
 		return p.l.cat.familyText(list("apis")), true
 	case "apis_other":

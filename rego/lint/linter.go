@@ -69,7 +69,8 @@ type Finding struct {
 	Note string `json:"note,omitempty"`
 }
 
-// RuleInfo describes one finding code.
+// RuleInfo describes one finding code: the title and the custom code, severity and basis
+// of the METADATA block on the rule that reports it (see rules.rego and metadata.go).
 type RuleInfo struct {
 	Code     string `json:"code"`
 	Severity string `json:"severity"`
@@ -120,7 +121,7 @@ const memoSize = 8192
 // ErrEvaluation is wrapped by Lint errors from the Rego evaluation.
 var ErrEvaluation = errors.New("lint evaluation failed")
 
-// New compiles the built-in rules (and opts.RuleDirs) and digests the catalog once.
+// New compiles the built-in rules (and opts.RuleDirs) and builds input.catalog once.
 func New(ctx context.Context, cat *actions.Catalog, opts Options) (*Linter, error) {
 	if cat == nil {
 		return nil, errors.New("lint: nil catalog")
@@ -186,11 +187,7 @@ func New(ctx context.Context, cat *actions.Catalog, opts Options) (*Linter, erro
 		return nil, fmt.Errorf("convert settings: %w", err)
 	}
 	l.settingsTerm = ast.NewTerm(sv)
-	meta, err := evalOnce(ctx, comp, `y := data.imsguard.lint.rules`, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read lint rule catalogue: %w", err)
-	}
-	if l.rules, err = decodeRuleInfo(meta); err != nil {
+	if l.rules, err = readRuleInfo(mods); err != nil {
 		return nil, err
 	}
 	if l.gates, err = newGateSet(mods); err != nil {
@@ -347,33 +344,4 @@ func (l *Linter) severity(code, def string) string {
 		return r.Severity
 	}
 	return def
-}
-
-// decodeRuleInfo reads data.imsguard.lint.rules.
-func decodeRuleInfo(v any) (map[string]RuleInfo, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("lint rule catalogue is %T, not an object", v)
-	}
-	out := make(map[string]RuleInfo, len(m))
-	for code, x := range m {
-		e, ok := x.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("lint rule %s is %T, not an object", code, x)
-		}
-		r := RuleInfo{Code: code}
-		r.Severity, _ = e["severity"].(string)
-		r.Title, _ = e["title"].(string)
-		r.Basis, _ = e["basis"].(string)
-		switch r.Severity {
-		case policy.SeverityError, policy.SeverityWarning, policy.SeverityInfo:
-		default:
-			return nil, fmt.Errorf("lint rule %s has severity %q (use error, warning or info)", code, r.Severity)
-		}
-		if !strings.HasPrefix(code, strings.ToUpper(r.Severity[:1])+"-") {
-			return nil, fmt.Errorf("lint rule %s: the code's letter does not match severity %s", code, r.Severity)
-		}
-		out[code] = r
-	}
-	return out, nil
 }
