@@ -167,6 +167,13 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 		return nil, &exitError{code: 2, err: err}
 	}
 	for _, f := range files {
+		// JSON problems (a duplicate key too) are errors, as for the policies of an
+		// --input file: which of two keys IAM would read is unknown.
+		for _, p := range f.Problems {
+			if p.Severity == policy.SeverityError {
+				return nil, &exitError{code: 2, err: fmt.Errorf("%s:%s: %s (%s)", f.Name, p.Pos, p.Message, p.Code)}
+			}
+		}
 		for _, d := range f.Documents {
 			ef.Attachments = append(ef.Attachments, authz.Attachment{Name: f.Name, Document: d, Scope: authz.Scope{Kind: authz.ScopeAllProjects}})
 		}

@@ -69,6 +69,7 @@ func TestEvalCommand(t *testing.T) {
 		{"both action and url", []string{"--policy", roPolicy, "--action", "a:b:c", "--method", "GET", "--url", "/"}, 2, "", nil, "either --action"},
 		{"unknown route", []string{"--policy", roPolicy, "--method", "GET", "--url", "/v2/../x"}, 2, "", nil, "matches no IMS API"},
 		{"broken policy", []string{"--policy", "../../testdata/eval/broken.json", "--action", "ims:images:list"}, 2, "", nil, "broken.json:1:"},
+		{"duplicate key in a policy", []string{"--policy", "../../testdata/eval/dupkey.json", "--action", "ims:images:delete"}, 2, "", nil, `dupkey.json:4:77: duplicate key "Effect" (first defined at 4:6)`},
 		{"invalid policy", []string{"--policy", "../../testdata/eval/bad-effect.json", "--action", "ims:images:list"}, 2, "", nil, "--lenient"},
 		{"bad context", []string{"--policy", roPolicy, "--action", "ims:images:list", "--context", "novalue"}, 2, "", nil, "key=value"},
 	}
