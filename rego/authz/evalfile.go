@@ -76,8 +76,8 @@ func (r *evalReader) file(root *policy.Node) (*EvalFile, error) {
 		if a.Kind != policy.KindArray {
 			return nil, r.fail(a, nil, `must be an array, found %s; write "attachments": [{"policy": "policy.json", "scope": "all_projects"}]`, kindText(a))
 		}
-		for i, it := range a.Items {
-			att, err := r.attachment(i, it)
+		for _, it := range a.Items {
+			att, err := r.attachment(it)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +94,7 @@ func (r *evalReader) file(root *policy.Node) (*EvalFile, error) {
 	return out, nil
 }
 
-func (r *evalReader) attachment(i int, n *policy.Node) (Attachment, error) {
+func (r *evalReader) attachment(n *policy.Node) (Attachment, error) {
 	var att Attachment
 	f, err := r.fields(n, `{"policy": "policy.json", "scope": "all_projects"}`, "name", "policy", "scope")
 	if err != nil {

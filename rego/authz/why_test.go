@@ -212,9 +212,9 @@ func TestUnknownActionNote(t *testing.T) {
 // both absent-key readings), the explanation's own evaluation of every statement finds
 // the engine's outcome, and it lists every statement the engine matched.
 func TestWhyAgreesWithEngine(t *testing.T) {
-	n := 120
+	n := 60
 	if testing.Short() {
-		n = 25
+		n = 15
 	}
 	ctx := context.Background()
 	for seed := range uint64(n) {
