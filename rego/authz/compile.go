@@ -251,11 +251,11 @@ res_ok(res) if resource_ok(res)
 resource_ok(res) if {
 	count(input.res) == 5
 	some p in res
-	glob.match(p[0], [], input.res[0])
-	glob.match(p[1], [], input.res[1])
-	glob.match(p[2], [], input.res[2])
-	glob.match(p[3], [], input.res[3])
-	glob.match(p[4], [], input.res[4])
+	glob.match(p[0], null, input.res[0])
+	glob.match(p[1], null, input.res[1])
+	glob.match(p[2], null, input.res[2])
+	glob.match(p[3], null, input.res[3])
+	glob.match(p[4], null, input.res[4])
 }
 `
 

@@ -133,7 +133,7 @@ func diffRequest(r *rand.Rand) Input {
 		}
 	}
 	if r.IntN(5) == 0 {
-		in.Resource = []string{"obs:ae-ad-1:acct:bucket:logs", "obs:ae-ad-1:acct:object:logs/a:b", "OBS:x:y:BUCKET:logs", "obs:short"}[r.IntN(4)]
+		in.Resource = []string{"obs:ae-ad-1:acct:bucket:logs", "obs:ae-ad-1:acct:object:logs/a:b", "OBS:x:y:BUCKET:logs", "obs:short", "obs:ae-ad-1:acct:object:logs/app.v2.log"}[r.IntN(5)]
 	}
 	return in
 }

@@ -472,3 +472,25 @@ func TestEscapeGlob(t *testing.T) {
 	assert.True(t, errors.Is(fmt.Errorf("%w", ErrInvalidPolicy), ErrInvalidPolicy))
 	assert.False(t, strings.Contains(escapeGlob("a[b]"), "[b]"))
 }
+
+// TestResourceWildcardsSpanDots: a Resource's '*' matches any characters, dots included
+// (OPA's glob.match would stop at '.' with an empty delimiter list), in both evaluators.
+func TestResourceWildcardsSpanDots(t *testing.T) {
+	e := engine(t, allProjects(t, "obs", `{"Version":"1.1","Statement":[
+		{"Effect":"Allow","Action":["obs:object:*"]},
+		{"Effect":"Deny","Action":["obs:object:GetObject"],"Resource":["obs:*:*:object:audit-logs/*"]}]}`))
+	for _, tc := range []struct {
+		resource string
+		want     Effect
+	}{
+		{"obs:ae-ad-1:acct:object:audit-logs/report.pdf", ExplicitDeny},
+		{"obs:ae-ad-1:acct:object:audit-logs/2026/11/app.v2.log", ExplicitDeny},
+		{"obs:ae-ad-1:acct:object:other/report.pdf", Allow},
+	} {
+		for _, explain := range []bool{false, true} {
+			d, err := e.Decide(context.Background(), Input{Action: "obs:object:GetObject", Project: "ae-ad-1", Resource: tc.resource, Explain: explain})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d.Effect, "%s (explain %v)", tc.resource, explain)
+		}
+	}
+}
