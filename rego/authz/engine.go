@@ -110,15 +110,25 @@ func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Opti
 // would reject (bad Effect, malformed actions, unknown operators, unparsable condition
 // values, 5.0 identity policies) are errors wrapping ErrInvalidPolicy unless opts.Lenient.
 func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
+	d, attData, err := readSet(cat, atts, opts)
+	if err != nil {
+		return nil, err
+	}
+	return rt.build(ctx, cat, atts, opts, d, attData)
+}
+
+// readSet reads the attachments into the policy set's data, refusing what IAM would
+// reject (unless opts.Lenient).
+func readSet(cat *actions.Catalog, atts []Attachment, opts Options) (*setBuilder, []any, error) {
 	if cat == nil {
-		return nil, errors.New("authz: nil catalog")
+		return nil, nil, errors.New("authz: nil catalog")
 	}
 	d := &setBuilder{lenient: opts.Lenient, predOpts: policy.PredicateOptions{AbsentNegated: opts.AbsentNegated}}
 	attData := d.attachments(atts)
 	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+		return nil, nil, errors.Join(d.errs...)
 	}
-	return rt.build(ctx, cat, atts, opts, d, attData)
+	return d, attData, nil
 }
 
 // build finishes New from the policy set's attachment data. The reference evaluator's

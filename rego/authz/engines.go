@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -33,13 +32,9 @@ func (rt *Runtime) NewEngines() *Engines {
 // New is Runtime.New through the memo. The shared Engine is immutable but for its
 // decision cache, which is safe to share: a decision depends only on what the key covers.
 func (s *Engines) New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
-	if cat == nil {
-		return nil, errors.New("authz: nil catalog")
-	}
-	d := &setBuilder{lenient: opts.Lenient, predOpts: policy.PredicateOptions{AbsentNegated: opts.AbsentNegated}}
-	attData := d.attachments(atts)
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	d, attData, err := readSet(cat, atts, opts)
+	if err != nil {
+		return nil, err
 	}
 	key, err := engineKey(cat, atts, opts, attData)
 	if err != nil {
