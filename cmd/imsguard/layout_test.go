@@ -27,6 +27,7 @@ var allowedImports = map[string][]string{
 	"rego/lint":        {"actions", "policy", "rego/opa", "rego/report"},
 	"rego/explain":     {"actions", "policy", "rego/authz"},
 	"rego/diff":        {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
+	"rego/decisionlog": {},
 	"proxy":            {"actions", "policy", "rego/authz", "rego/lint"},
 	"proxy/stub":       {},
 	"proxy/demo":       {"actions", "proxy", "proxy/stub"},
