@@ -28,6 +28,7 @@ var allowedImports = map[string][]string{
 	"rego/explain":     {"actions", "policy", "rego/authz"},
 	"rego/diff":        {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
 	"rego/decisionlog": {},
+	"rego/generate":    {"actions", "policy", "rego/authz", "rego/lint", "rego/decisionlog"},
 	"proxy":            {"actions", "policy", "rego/authz", "rego/lint"},
 	"proxy/stub":       {},
 	"proxy/demo":       {"actions", "proxy", "proxy/stub"},

@@ -54,8 +54,10 @@ type Stats struct {
 	// First and Last are the times of the earliest and latest entry kept.
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
-	// Principals counts the kept entries per principal ("" for unidentified callers).
+	// Principals counts the kept entries per principal ("" for unidentified callers);
+	// Seen counts every decision line per principal, before the filter.
 	Principals map[string]int `json:"principals"`
+	Seen       map[string]int `json:"seen"`
 }
 
 // MaxLine is the longest line Read accepts; a decision line is a few KiB at most (every
@@ -70,7 +72,7 @@ var ErrRead = errors.New("read decision log")
 // once per decision_id. fn must not keep the pointer; an error from fn stops the read
 // and is returned as is.
 func Read(paths []string, stdin io.Reader, f Filter, fn func(*Entry) error) (Stats, error) {
-	st := Stats{Principals: map[string]int{}}
+	st := Stats{Principals: map[string]int{}, Seen: map[string]int{}}
 	seen := map[string]bool{}
 	for _, p := range paths {
 		st.Files = append(st.Files, p)
@@ -166,6 +168,7 @@ func (st *Stats) line(path string, n int, b []byte, f Filter, fn func(*Entry) er
 		return nil
 	}
 	seen[e.DecisionID] = true
+	st.Seen[e.Principal]++
 	if !f.keeps(&e) {
 		return nil
 	}

@@ -62,7 +62,11 @@ func TestRead(t *testing.T) {
 				assert.Equal(t, "2026-11-27T01:00:00Z", st.First.Format(time.RFC3339))
 				assert.Equal(t, "2026-11-27T03:00:00Z", st.Last.Format(time.RFC3339))
 			}},
-		{name: "one principal", paths: []string{old, mid, cur}, filter: Filter{Principals: []string{"builder"}}, ids: []string{"a1", "b1", "c1"}},
+		{name: "one principal", paths: []string{old, mid, cur}, filter: Filter{Principals: []string{"builder"}}, ids: []string{"a1", "b1", "c1"},
+			check: func(t *testing.T, st Stats) {
+				assert.Equal(t, map[string]int{"builder": 3}, st.Principals)
+				assert.Equal(t, map[string]int{"builder": 3, "reader": 1}, st.Seen)
+			}},
 		{name: "since", paths: []string{old, mid, cur}, filter: Filter{Since: time.Date(2026, 11, 27, 1, 30, 0, 0, time.UTC)}, ids: []string{"a2", "b1", "c1"}},
 		{name: "stdin, gzip", paths: []string{"-"}, stdin: string(gz(t, line("s1", "x", "2026-11-27T03:00:00Z", ""))), ids: []string{"s1"}},
 		{name: "a missing file", paths: []string{filepath.Join(dir, "nope")}, wantErr: "no such file"},
