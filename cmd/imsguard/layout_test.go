@@ -29,6 +29,7 @@ var allowedImports = map[string][]string{
 	"rego/diff":        {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
 	"rego/decisionlog": {},
 	"rego/generate":    {"actions", "policy", "rego/authz", "rego/lint", "rego/decisionlog"},
+	"rego/replay":      {"actions", "policy", "rego/authz", "rego/lint", "rego/report", "rego/decisionlog"},
 	"proxy":            {"actions", "policy", "rego/authz", "rego/lint"},
 	"proxy/stub":       {},
 	"proxy/demo":       {"actions", "proxy", "proxy/stub"},
