@@ -52,6 +52,7 @@ type Snapshot struct {
 	byAK          map[string]*Principal
 	byUser        map[userKey]*Principal   // configured "name" (any domain) or "domain/name"
 	fallback      *Principal               // default_principal, or nil
+	rollout       *rollout                 // per-principal and per-API modes, nil when none
 	secrets       map[string]string        // access key id → secret key; never logged
 	upstreamCreds map[string]*upstreamCred // principal → sign_upstream credential; never logged
 	trusted       []netip.Prefix
