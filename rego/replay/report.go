@@ -194,7 +194,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	s := r.Summary
 	fmt.Fprintf(w, "Replayed %s", count(s.Replayed, "request"))
 	if skipped := s.NotDecided + s.NoAction; skipped > 0 {
-		fmt.Fprintf(w, " (%s not: refused before the policies or needing no action)", count(skipped, "more"))
+		fmt.Fprintf(w, " (and skipped %d: refused before the policies, or needing no action)", skipped)
 	}
 	fmt.Fprintf(w, ": %d unchanged, %d newly denied, %d undetermined, %d still denied though IMS accepted them, %d newly allowed.\n",
 		s.Unchanged, s.NewlyDenied, s.Undetermined, s.StillDenied, s.NewlyAllowed)
