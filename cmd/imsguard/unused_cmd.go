@@ -86,9 +86,11 @@ func runUnused(cmd *cobra.Command, g *globalOptions, o *unusedOptions, args []st
 		results = append(results, u)
 		all = append(all, u.Findings...)
 	}
-	for _, a := range r.Attachments() {
-		if a.Document != nil && !slices.Contains(docs[a.Document.Source], a.Document) {
-			docs[a.Document.Source] = append(docs[a.Document.Source], a.Document)
+	for _, p := range principals {
+		for _, a := range r.AttachmentsOf(p) {
+			if a.Document != nil && !slices.Contains(docs[a.Document.Source], a.Document) {
+				docs[a.Document.Source] = append(docs[a.Document.Source], a.Document)
+			}
 		}
 	}
 	var files []*policy.File

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/authz"
 	"github.com/imsguard/imsguard/rego/lint"
 )
 
@@ -39,6 +40,9 @@ func (r *Result) check(ctx context.Context, opts Options, u *usage, c collapser)
 				}
 				r.Suppressions = append(r.Suppressions, Suppression{Code: fd.Code, File: fd.File, Pointer: fd.Pointer, Reason: why})
 			default:
+				if fd.Code == "I-EP-UNSUPPORTED" && r.Policies[i].Scope.Kind != authz.ScopeEnterpriseProject {
+					continue // about enterprise-project grants; this policy is attached to projects
+				}
 				r.LintInfos = append(r.LintInfos, fmt.Sprintf("%s:%d:%d: %s: %s", fd.File, fd.Line, fd.Column, fd.Code, fd.Message))
 			}
 		}

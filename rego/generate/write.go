@@ -165,11 +165,7 @@ func (r *Result) WriteReport(w io.Writer, source string) error {
 	c := r.Counts
 	p("# imsguard generate: %s\n\n", r.Principal)
 	p("From %s.\n\n", source)
-	p("%s of principal %s", plural(c.Requests, "request"), r.Principal)
-	if !r.First.IsZero() {
-		p(" granted from between %s and %s", r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
-	}
-	p(": %d granted from (%d accepted by IMS", c.Granted, c.Accepted)
+	p("%s of principal %s in the window; granted from %d (%d accepted by IMS", plural(c.Requests, "request"), r.Principal, c.Granted, c.Accepted)
 	if c.Denied > 0 {
 		p(", %d refused by enforce mode, --include-denied", c.Denied)
 	}
@@ -181,6 +177,9 @@ func (r *Result) WriteReport(w io.Writer, source string) error {
 		if x.n > 0 {
 			p(", %d %s", x.n, x.what)
 		}
+	}
+	if !r.First.IsZero() {
+		p("; first %s, last %s", r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
 	}
 	p(".\n\n## Policies\n\n")
 	if len(r.Policies) == 0 {

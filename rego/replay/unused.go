@@ -82,15 +82,12 @@ func (r *Replayer) use(e *decisionlog.Entry, api *actions.API, _ *engine, res re
 	}
 }
 
-// Attachments returns every candidate attachment (of every principal), for reports.
-func (r *Replayer) Attachments() []authz.Attachment {
-	var out []authz.Attachment
-	for _, e := range r.engines {
-		if e != nil {
-			out = append(out, e.atts...)
-		}
+// AttachmentsOf returns the candidate attachments principal p is decided with.
+func (r *Replayer) AttachmentsOf(p string) []authz.Attachment {
+	if x := r.engineOf(p); x != nil {
+		return x.atts
 	}
-	return out
+	return nil
 }
 
 // Principals returns the principals of the candidates' configuration, sorted; nil for
