@@ -122,6 +122,7 @@ func readOne(path string, stdin io.Reader, f Filter, fn func(*Entry) error, seen
 			if chunk[len(chunk)-1] == '\n' || err == io.EOF {
 				line++
 				if long {
+					st.Lines++
 					st.malformed(path, line)
 				} else if err := st.line(path, line, buf, f, fn, seen); err != nil {
 					return err
