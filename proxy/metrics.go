@@ -117,11 +117,11 @@ func (m *metrics) observe(rec *record) {
 		m.decisions.WithLabelValues(api, a, result).Inc()
 	}
 	m.responses.WithLabelValues(strconv.Itoa(rec.status), strconv.FormatBool(rec.forwarded)).Inc()
-	observeWouldDeny(m.wouldDeny, rec)
 	m.decisionTime.Observe(rec.decideDur.Seconds())
 	if rec.forwarded && rec.upStatus > 0 {
 		m.upstreamTime.Observe(rec.upDur.Seconds())
 	}
+	observeWouldDeny(m.wouldDeny, rec)
 }
 
 // handler serves /metrics, /healthz and /readyz.
