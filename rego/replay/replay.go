@@ -253,8 +253,13 @@ func alternatives(x *engine, api *actions.API, e *decisionlog.Entry, base authz.
 			case f.Other:
 				rd.EnterpriseProjectUnknown = true
 				rd.uncertain = "the request was in an enterprise project the log does not name"
+			case f.Source == string(actions.EPImage):
+				// The proxy looks an image up only when the decision needs it: with other
+				// policies it may have established this one.
+				rd.EnterpriseProjectUnknown = true
+				rd.uncertain = "the image's enterprise project was not established when the request was logged"
 			default:
-				rd.EnterpriseProjectUnknown = true // not established: as the proxy decided it
+				rd.EnterpriseProjectUnknown = true // the request names none: as the proxy decided it
 			}
 			facts = append(facts, rd)
 		}

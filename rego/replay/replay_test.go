@@ -76,6 +76,10 @@ func TestReplay(t *testing.T) {
 	epShow := entry("e2", "w", "glance_show_image", "ims:images:get")
 	epShow.EnterpriseProjects = []string{"image=ep-dev"}
 	epUnlogged := entry("e3", "w", "glance_show_image", "ims:images:get")
+	epNotLooked := entry("e4", "w", "glance_show_image", "ims:images:get")
+	epNotLooked.EnterpriseProjects = []string{"image=?"}
+	epBodyNone := entry("e5", "w", "create_cloudimage", "ims:serverImages:create")
+	epBodyNone.EnterpriseProjects = []string{"body=?"}
 	epDev := authz.Scope{Kind: authz.ScopeEnterpriseProject, EnterpriseProjects: []string{"ep-dev"}}
 
 	tests := []struct {
@@ -116,8 +120,12 @@ func TestReplay(t *testing.T) {
 			summary: Summary{Requests: 1, Replayed: 1, Unchanged: 1}},
 		{name: "enterprise projects: logged facts decide, a missing fact or a possible shared-image query does not",
 			cands:   Candidates{Set: []authz.Attachment{attach(t, "ep.json", readOnly, epDev)}},
-			es:      []decisionlog.Entry{epShow, epUnlogged, epList},
-			summary: Summary{Requests: 3, Replayed: 3, Unchanged: 1, Undetermined: 2, Failing: 2}},
+			es:      []decisionlog.Entry{epShow, epUnlogged, epList, epNotLooked},
+			summary: Summary{Requests: 4, Replayed: 4, Unchanged: 1, Undetermined: 3, Failing: 3}},
+		{name: "enterprise projects: a create that names none is denied for certain",
+			cands:   Candidates{Set: []authz.Attachment{attach(t, "ep.json", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:serverImages:create"]}]}`, epDev)}},
+			es:      []decisionlog.Entry{epBodyNone},
+			summary: Summary{Requests: 1, Replayed: 1, NewlyDenied: 1, Failing: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
