@@ -83,3 +83,15 @@ func TestGenerateCLI(t *testing.T) {
 	assert.Equal(t, []string{"10.0.1.0/24"}, res.Results[0].Condition.Values)
 	assert.True(t, strings.Contains(string(res.Results[0].Policies[0].Document), `"g:SourceIp"`))
 }
+
+func TestParseSince(t *testing.T) {
+	for in, want := range map[string]string{"24h": "24h0m0s", "7d": "168h0m0s", "90m": "1h30m0s"} {
+		d, err := parseSince(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, d.String())
+	}
+	for _, bad := range []string{"", "0d", "-1h", "x", "1w"} {
+		_, err := parseSince(bad)
+		assert.Error(t, err, bad)
+	}
+}
