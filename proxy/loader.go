@@ -203,6 +203,9 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	if err := l.secrets(s, cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src.name(), err)
 	}
+	if s.rollout, err = newRollout(cfg, s.cat); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+	}
 	opts := authz.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
 	factory := l.NewDecider
 	if factory == nil {
