@@ -87,6 +87,10 @@ func TestLintCLI(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(out), &log))
 			assert.Equal(t, "2.1.0", log["version"])
 		}},
+		{"github annotations", "", []string{"--format", "github", p("bad.json")}, 1, func(t *testing.T, out, _ string) {
+			assert.Contains(t, out, "::error file="+p("bad.json")+",line=1,col=65,title=E-ACTION-UNREGISTERED::")
+			assert.True(t, strings.HasPrefix(lastLine(out), "::error title=imsguard lint::1 file, 1 document: 1 error"), out)
+		}},
 		{"profile flag", "", []string{"--profile", "quota-2025", p("ok.json")}, 0, nil},
 		{"list rules", "", []string{"--list-rules"}, 0, func(t *testing.T, out, _ string) {
 			assert.Regexp(t, `E-ACTION-UNREGISTERED +error +action not registered`, out)
@@ -238,4 +242,10 @@ func TestExplainAndDiffCLI(t *testing.T) {
 	_, stderr, code = runCLI(t, "", "diff", filepath.Join(dir, "old"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "OLD and NEW")
+}
+
+// lastLine is the last non-empty line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	return lines[len(lines)-1]
 }

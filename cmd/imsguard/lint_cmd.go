@@ -26,6 +26,8 @@ type lintOptions struct {
 	sizeMode  string
 	rules     []string
 	listRules bool
+	// includeSuppressed writes suppressed findings in the sarif and github formats too.
+	includeSuppressed bool
 }
 
 func newLintCmd(g *globalOptions) *cobra.Command {
@@ -48,7 +50,7 @@ Exit status: 0 no unsuppressed finding at or above --fail-on, 1 findings reach i
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json or sarif")
+	f.StringVar(&o.format, "format", "text", "output format: text, json, sarif or github (workflow annotations)")
 	f.StringVar(&o.failOn, "fail-on", "", "lowest severity that fails the run: error, warning, info or none (default error)")
 	f.StringVar(&o.config, "config", "", "configuration file (default: imsguard.toml in the working directory or a parent)")
 	f.BoolVar(&o.noConfig, "no-config", false, "ignore imsguard.toml")
@@ -57,12 +59,13 @@ Exit status: 0 no unsuppressed finding at or above --fail-on, 1 findings reach i
 	f.StringVar(&o.sizeMode, "size-mode", "", "how E-POLICY-SIZE counts: minified or raw (default minified)")
 	f.StringArrayVar(&o.rules, "rules", nil, "folder of your own Rego rules (deny/warn/info over the lint input); repeatable")
 	f.BoolVar(&o.listRules, "list-rules", false, "list every finding code and exit")
+	f.BoolVar(&o.includeSuppressed, "include-suppressed", false, "also write suppressed findings in the sarif and github formats (text and json always show them)")
 	return cmd
 }
 
 // runLint loads the configuration and the policies, lints and renders.
 func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string) error {
-	if err := checkFormat(o.format, "text", "json", "sarif"); err != nil {
+	if err := checkFormat(o.format, "text", "json", "sarif", "github"); err != nil {
 		return err
 	}
 	if !o.listRules && len(args) == 0 {
@@ -97,7 +100,7 @@ func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string
 	if err != nil {
 		return err
 	}
-	if err := writeLintReport(cmd.OutOrStdout(), o.format, report, linter); err != nil {
+	if err := writeLintReport(cmd.OutOrStdout(), o, report, linter); err != nil {
 		return err
 	}
 	if loadErr != nil {
@@ -143,12 +146,14 @@ func (o *lintOptions) merge(cmd *cobra.Command, cfg *lint.Config) {
 	cfg.Rules = append(cfg.Rules, o.rules...)
 }
 
-func writeLintReport(w io.Writer, format string, r *lint.Report, l *lint.Linter) error {
-	switch format {
+func writeLintReport(w io.Writer, o *lintOptions, r *lint.Report, l *lint.Linter) error {
+	switch o.format {
 	case "json":
 		return r.WriteJSON(w)
 	case "sarif":
 		return r.WriteSARIF(w, l.Rules(), version())
+	case "github":
+		return r.WriteGitHub(w, o.includeSuppressed)
 	default:
 		return r.WriteText(w)
 	}

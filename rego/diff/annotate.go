@@ -3,7 +3,6 @@ package diff
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/report"
@@ -79,31 +78,20 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 // (::error for widenings and unproven changes, ::notice for the others), so the reason
 // shows on the pull request without code scanning, then the summary as a notice.
 func (r *Report) WriteGitHub(w io.Writer) error {
-	var b strings.Builder
+	anns := make([]report.Annotation, 0, len(r.Changes)+1)
 	for _, c := range r.Changes {
 		level := "notice"
 		if c.Kind.Widens() {
 			level = "error"
 		}
 		at := anchor(c)
-		fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, ghProperty(at.File), max(at.Line, 1), max(at.Column, 1),
-			ghProperty("imsguard diff: "+string(c.Kind)), ghData(message(c)))
+		anns = append(anns, report.Annotation{Level: level, File: at.File, Line: max(at.Line, 1), Column: max(at.Column, 1),
+			Title: "imsguard diff: " + string(c.Kind), Message: message(c)})
 	}
 	level := "notice"
 	if r.Summary.FailsGate {
 		level = "error"
 	}
-	fmt.Fprintf(&b, "::%s title=imsguard diff::%s\n", level, ghData(r.Summary.text(len(r.Changes))))
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// ghData escapes a workflow command's message.
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// ghProperty escapes a workflow command's property value.
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	anns = append(anns, report.Annotation{Level: level, Title: "imsguard diff", Message: r.Summary.text(len(r.Changes))})
+	return report.WriteGitHub(w, anns)
 }

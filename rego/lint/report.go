@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/report"
 )
 
 // Report is the result of a lint run, ready to render as text, JSON or SARIF.
@@ -166,4 +167,35 @@ func (l *Linter) LintFiles(ctx context.Context, files []*policy.File, cfg *Confi
 		all = append(all, fs...)
 	}
 	return NewReport(files, cfg.Apply(all, today), failOn)
+}
+
+// WriteGitHub writes the findings as GitHub Actions workflow annotations
+// (::error/::warning/::notice file=F,line=L,col=C,title=CODE::message, the fix on a second
+// line), then the summary as a run annotation. Suppressed findings are left out unless
+// includeSuppressed (then they are notices titled "CODE (suppressed)").
+func (r *Report) WriteGitHub(w io.Writer, includeSuppressed bool) error {
+	anns := make([]report.Annotation, 0, len(r.Findings)+1)
+	for _, f := range r.Findings {
+		a := report.Annotation{Level: report.GitHubLevel(f.Severity), File: f.File, Line: f.Line, Column: f.Column, Title: f.Code, Message: f.Message}
+		if f.Fix != "" {
+			a.Message += "\nfix: " + f.Fix
+		}
+		if f.Note != "" {
+			a.Message += "\nnote: " + f.Note
+		}
+		if f.Suppressed {
+			if !includeSuppressed {
+				continue
+			}
+			a.Level, a.Title = "notice", f.Code+" (suppressed)"
+			a.Message += "\nsuppressed: " + f.Reason
+		}
+		anns = append(anns, a)
+	}
+	level := "notice"
+	if r.Summary.Failed {
+		level = "error"
+	}
+	anns = append(anns, report.Annotation{Level: level, Title: "imsguard lint", Message: r.Summary.text()})
+	return report.WriteGitHub(w, anns)
 }

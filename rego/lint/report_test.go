@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,33 @@ func TestLintTextSummary(t *testing.T) {
 	assert.Contains(t, out, "    fix: did you mean \"ims:images:list\"?")
 	assert.Contains(t, out, "    suppressed: native sharing is not used")
 	assert.Contains(t, out, "1 file, 1 document: 1 error, 0 warnings, 1 info (1 suppressed); fails at --fail-on error")
+}
+
+func TestLintReportGitHub(t *testing.T) {
+	r, _ := sampleReport(t)
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteGitHub(&buf, false))
+	assert.Equal(t, `::error file=p.json,line=1,col=65,title=E-ACTION-UNREGISTERED::"ims:image:list" is not a registered ims action: IAM rejects unregistered actions (IAM.1036)%0Afix: did you mean "ims:images:list"?
+::error title=imsguard lint::1 file, 1 document: 1 error, 0 warnings, 1 info (1 suppressed); fails at --fail-on error
+`, onlyCodes(buf.String(), "E-ACTION-UNREGISTERED", "imsguard lint"), "one annotation per finding, the summary last")
+	assert.NotContains(t, buf.String(), "W-PARTIAL-API", "suppressed findings are left out")
+
+	buf.Reset()
+	require.NoError(t, r.WriteGitHub(&buf, true))
+	assert.Contains(t, buf.String(), "::notice file=p.json,line=1,col=83,title=W-PARTIAL-API (suppressed)::")
+	assert.Contains(t, buf.String(), "%0Asuppressed: native sharing is not used\n")
+}
+
+// onlyCodes keeps the annotation lines whose title starts with one of titles.
+func onlyCodes(out string, titles ...string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(out, "\n") {
+		for _, t := range titles {
+			if strings.Contains(line, ",title="+t+"::") || strings.Contains(line, " title="+t+"::") {
+				b.WriteString(line)
+				break
+			}
+		}
+	}
+	return b.String()
 }
