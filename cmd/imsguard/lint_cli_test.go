@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/rego/report/reporttest"
 )
 
 const (
@@ -83,9 +85,17 @@ func TestLintCLI(t *testing.T) {
 			assert.True(t, r.Summary.Failed)
 		}},
 		{"sarif", "", []string{"--format", "sarif", p("bad.json")}, 1, func(t *testing.T, out, _ string) {
+			reporttest.RequireValidSARIF(t, []byte(out))
 			var log map[string]any
 			require.NoError(t, json.Unmarshal([]byte(out), &log))
 			assert.Equal(t, "2.1.0", log["version"])
+			assert.Contains(t, out, `"executionSuccessful": true`)
+		}},
+		{"sarif with a missing file: not a clean run", "", []string{"--format", "sarif", p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
+			reporttest.RequireValidSARIF(t, []byte(out))
+			assert.Contains(t, out, `"executionSuccessful": false`)
+			assert.Contains(t, out, "nope.json: no such file or directory")
+			assert.Contains(t, stderr, "nope.json")
 		}},
 		{"github annotations", "", []string{"--format", "github", p("bad.json")}, 1, func(t *testing.T, out, _ string) {
 			assert.Contains(t, out, "::error file="+p("bad.json")+",line=1,col=65,title=E-ACTION-UNREGISTERED::")
@@ -96,8 +106,9 @@ func TestLintCLI(t *testing.T) {
 			assert.Regexp(t, `E-ACTION-UNREGISTERED +error +action not registered`, out)
 			assert.Contains(t, out, "W-ROUTE-FAMILY-GAP")
 		}},
-		{"missing file: report the rest, exit 2", "", []string{p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
-			assert.Contains(t, out, "1 file, 1 document")
+		{"missing file: report the rest, no summary, exit 2", "", []string{p("bad.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
+			assert.Contains(t, out, "E-ACTION-UNREGISTERED", "the findings of the files read")
+			assert.NotContains(t, out, "1 file, 1 document", "no summary before the error that aborts the run")
 			assert.Contains(t, stderr, "nope.json")
 		}},
 		{"no policy", "", nil, 2, func(t *testing.T, _, stderr string) { assert.Contains(t, stderr, "needs at least one POLICY") }},
@@ -234,6 +245,10 @@ func TestExplainAndDiffCLI(t *testing.T) {
 	assert.Contains(t, out, "+ ims:images:share: Denied -> Allowed")
 	_, _, code = runCLI(t, "", "diff", "--fail-on-widen", filepath.Join(dir, "old"), filepath.Join(dir, "new"))
 	assert.Equal(t, 1, code)
+	out, _, code = runCLI(t, "", "diff", "--format", "sarif", filepath.Join(dir, "old"), filepath.Join(dir, "new"))
+	assert.Equal(t, 0, code)
+	reporttest.RequireValidSARIF(t, []byte(out))
+	assert.Contains(t, out, `"uri": "file://`+filepath.ToSlash(filepath.Join(dir, "new", "p.json"))+`"`, "outside the working directory: a file URI")
 	_, _, code = runCLI(t, "", "diff", "--fail-on-widen", filepath.Join(dir, "new"), filepath.Join(dir, "old"))
 	assert.Equal(t, 0, code, "narrowing passes")
 	out, _, code = runCLI(t, "", "diff", "--format", "json", filepath.Join(dir, "old"), filepath.Join(dir, "old"))

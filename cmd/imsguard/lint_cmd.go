@@ -100,6 +100,7 @@ func runLint(cmd *cobra.Command, g *globalOptions, o *lintOptions, args []string
 	if err != nil {
 		return err
 	}
+	report.AddError(loadErr)
 	if err := writeLintReport(cmd.OutOrStdout(), o, report, linter); err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func writeLintReport(w io.Writer, o *lintOptions, r *lint.Report, l *lint.Linter
 	case "json":
 		return r.WriteJSON(w)
 	case "sarif":
-		return r.WriteSARIF(w, l.Rules(), version())
+		return r.WriteSARIF(w, l.Rules(), lint.SARIFOptions{Version: version(), BaseDir: workingDir(), IncludeSuppressed: o.includeSuppressed})
 	case "github":
 		return r.WriteGitHub(w, o.includeSuppressed)
 	default:
@@ -169,6 +170,16 @@ func writeRules(w io.Writer, format string, rules []lint.RuleInfo) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Code, r.Severity, r.Title, r.Basis)
 	}
 	return tw.Flush()
+}
+
+// workingDir is the absolute working directory SARIF logs resolve relative names against,
+// "" when it cannot be told.
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return wd
 }
 
 // version is the module version of the binary, "" when unknown.

@@ -16,14 +16,15 @@ const (
 	CodeNeutral  = "I-DIFF-NEUTRAL"
 )
 
+// kindRules describe the codes; security is GitHub code scanning's security-severity.
 var kindRules = []struct {
-	kind             Kind
-	code, sev, title string
+	kind                       Kind
+	code, sev, title, security string
 }{
-	{KindWiden, CodeWiden, policy.SeverityError, "the change allows a request the old policies did not"},
-	{KindUnproven, CodeUnproven, policy.SeverityError, "changed, not provably narrower: a gate counts it as a widening"},
-	{KindNarrow, CodeNarrow, policy.SeverityInfo, "the change allows nothing new and denies (or may deny) what was allowed"},
-	{KindNeutral, CodeNeutral, policy.SeverityInfo, "written differently, decides every request as before"},
+	{KindWiden, CodeWiden, policy.SeverityError, "the change allows a request the old policies did not", "8.0"},
+	{KindUnproven, CodeUnproven, policy.SeverityError, "changed, not provably narrower: a gate counts it as a widening", "7.0"},
+	{KindNarrow, CodeNarrow, policy.SeverityInfo, "the change allows nothing new and denies (or may deny) what was allowed", "1.0"},
+	{KindNeutral, CodeNeutral, policy.SeverityInfo, "written differently, decides every request as before", "0.0"},
 }
 
 func ruleOf(k Kind) (code, sev string) {
@@ -57,12 +58,13 @@ func message(c Change) string {
 
 // WriteSARIF writes the statement changes as a SARIF 2.1.0 log, the format of
 // `imsguard lint --format sarif`: widenings and unproven changes are errors, the others
-// notes, each at the statement it concerns (the new one; the old one when removed).
-func (r *Report) WriteSARIF(w io.Writer, version string) error {
+// notes, each at the statement it concerns (the new one; the old one when removed). run
+// gives the tool version and the working directory.
+func (r *Report) WriteSARIF(w io.Writer, run report.Run) error {
 	rules := make([]report.Rule, 0, len(kindRules))
 	for _, k := range kindRules {
 		rules = append(rules, report.Rule{ID: k.code, Short: k.title, Full: k.title + " (imsguard diff, kind " + string(k.kind) + ")",
-			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, Properties: map[string]string{"kind": string(k.kind)}})
+			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, SecuritySeverity: k.security, Properties: map[string]string{"kind": string(k.kind)}})
 	}
 	results := make([]report.Result, 0, len(r.Changes))
 	for _, c := range r.Changes {
@@ -71,7 +73,7 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 		results = append(results, report.Result{RuleID: code, Severity: sev, Message: message(c), File: at.File,
 			Line: max(at.Line, 1), Column: max(at.Column, 1), Pointer: at.Pointer})
 	}
-	return report.WriteSARIF(w, version, rules, results)
+	return report.WriteSARIF(w, run, rules, results)
 }
 
 // WriteGitHub writes one GitHub Actions workflow command per statement change

@@ -210,6 +210,7 @@ ims_findings contains {
 #   code: W-ROUTE-FAMILY-GAP
 #   severity: warning
 #   basis: IMS catalog
+#   security_severity: "7.0"
 ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,

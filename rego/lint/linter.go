@@ -70,12 +70,14 @@ type Finding struct {
 }
 
 // RuleInfo describes one finding code: the title and the custom code, severity and basis
-// of the METADATA block on the rule that reports it (see rules.rego and metadata.go).
+// of the METADATA block on the rule that reports it (see rules.rego and metadata.go), and
+// the optional security_severity (GitHub code scanning's score, "" for the severity's).
 type RuleInfo struct {
-	Code     string `json:"code"`
-	Severity string `json:"severity"`
-	Title    string `json:"title"`
-	Basis    string `json:"basis"`
+	Code             string `json:"code"`
+	Severity         string `json:"severity"`
+	Title            string `json:"title"`
+	Basis            string `json:"basis"`
+	SecuritySeverity string `json:"security_severity,omitempty"`
 }
 
 // Linter lints policy documents with the embedded Rego rules (and optional user rules). It

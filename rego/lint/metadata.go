@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -73,7 +74,8 @@ func readRuleInfo(mods map[string]*ast.Module) (map[string]RuleInfo, error) {
 	return out, nil
 }
 
-// ruleInfoOf reads one METADATA block: title, and custom code, severity and basis.
+// ruleInfoOf reads one METADATA block: title, and custom code, severity and basis (and
+// the optional security_severity).
 func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	field := func(k string) (string, error) {
 		s, ok := a.Custom[k].(string)
@@ -92,6 +94,13 @@ func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	}
 	if r.Basis, err = field("basis"); err != nil {
 		return r, err
+	}
+	if v, ok := a.Custom["security_severity"]; ok {
+		s := fmt.Sprint(v)
+		if f, err := strconv.ParseFloat(s, 64); err != nil || f < 0 || f > 10 {
+			return r, fmt.Errorf("METADATA custom.security_severity of %s is %q: use a score from 0.0 to 10.0", r.Code, s)
+		}
+		r.SecuritySeverity = s
 	}
 	r.Title = a.Title
 	if strings.TrimSpace(r.Title) == "" {

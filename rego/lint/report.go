@@ -17,6 +17,10 @@ import (
 type Report struct {
 	Findings []Finding `json:"findings"`
 	Summary  Summary   `json:"summary"`
+	// Errors are the problems that kept the run from checking everything it was given
+	// (a file that could not be read); the run aborts after reporting what it checked,
+	// and the text and github formats then print no summary.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Summary counts a run's inputs and findings. Errors, Warnings and Infos count
@@ -85,7 +89,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteText writes one line per finding, "file:line:col: severity CODE: message", with the
-// fix, the suppression or the note indented below it, then a summary line.
+// fix, the suppression or the note indented below it, then a summary line — unless the
+// run aborts (Errors), when a summary would read as a verdict on files never checked.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, f := range r.Findings {
@@ -104,13 +109,29 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    note: %s\n", f.Note)
 		}
 	}
-	if len(r.Findings) > 0 {
+	if len(r.Errors) == 0 {
+		if len(r.Findings) > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(r.Summary.text())
 		b.WriteByte('\n')
 	}
-	b.WriteString(r.Summary.text())
-	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// AddError records err (errors.Join'ed errors one by one) in r.Errors.
+func (r *Report) AddError(err error) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			r.AddError(e)
+		}
+		return
+	}
+	r.Errors = append(r.Errors, err.Error())
 }
 
 // text is the summary line.
@@ -192,10 +213,15 @@ func (r *Report) WriteGitHub(w io.Writer, includeSuppressed bool) error {
 		}
 		anns = append(anns, a)
 	}
-	level := "notice"
-	if r.Summary.Failed {
-		level = "error"
+	for _, e := range r.Errors {
+		anns = append(anns, report.Annotation{Level: "error", Title: "imsguard lint", Message: e})
 	}
-	anns = append(anns, report.Annotation{Level: level, Title: "imsguard lint", Message: r.Summary.text()})
+	if len(r.Errors) == 0 {
+		level := "notice"
+		if r.Summary.Failed {
+			level = "error"
+		}
+		anns = append(anns, report.Annotation{Level: level, Title: "imsguard lint", Message: r.Summary.text()})
+	}
 	return report.WriteGitHub(w, anns)
 }

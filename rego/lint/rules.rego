@@ -8,7 +8,9 @@
 #   the Go side maps them to line and column.
 #
 #   Every code is described once, beside the rule that reports it: a METADATA block on the
-#   first rule of the code (title; custom: code, severity, basis), the way Regal annotates
+#   first rule of the code (title; custom: code, severity, basis, and optionally
+#   security_severity, GitHub code scanning's score from "0.0" to "10.0" when the
+#   severity's default — error 7.0, warning 5.0, info 2.0 — misjudges it), the way Regal annotates
 #   its rules. The Go linter reads these annotations at start-up (the findings' severity,
 #   --list-rules, the SARIF rule list) and refuses to start when a code has no block or
 #   two, or a block sits on a rule reporting another code.
