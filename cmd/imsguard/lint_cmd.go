@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
@@ -180,12 +179,4 @@ func workingDir() string {
 		return ""
 	}
 	return wd
-}
-
-// version is the module version of the binary, "" when unknown.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return ""
 }
