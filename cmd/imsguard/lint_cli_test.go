@@ -264,3 +264,28 @@ func lastLine(out string) string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestLintUserTextIsNotATemplate: placeholders are expanded in the rules' constant
+// templates only; braces in an action or a condition value come out as written, in every
+// format.
+func TestLintUserTextIsNotATemplate(t *testing.T) {
+	const action, value = "ims:{actions}x{value}:get", "{sections}{apis}"
+	doc := `{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["` + action + `"], "Condition": {"StringEquals": {"g:UserName": ["` + value + `"]}}}]}`
+	dir := lintFixtures(t, map[string]string{"p.json": doc})
+	for _, format := range []string{"text", "json", "sarif", "github"} {
+		t.Run(format, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "", "lint", "--no-config", "--format", format, filepath.Join(dir, "p.json"))
+			require.Equal(t, 1, code, stderr)
+			text := out
+			if format == "json" || format == "sarif" {
+				var v any
+				require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+				text = strings.ReplaceAll(out, `\"`, `"`)
+			}
+			assert.Contains(t, text, `action "`+action+`" contains "{}"`, "E-ACTION-CHARS names the action as written")
+			assert.Contains(t, text, `condition value "`+value+`" contains "{}"`, "W-COND-VALUE-CHARSET names the value as written")
+			assert.NotContains(t, text, "ims:xims:")
+			assert.NotContains(t, text, "APIs APIs")
+		})
+	}
+}

@@ -143,6 +143,7 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
 	"fix": dependency_fix(missing),
+	"template": true,
 	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
@@ -161,6 +162,7 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
 	"fix": dependency_fix(missing),
+	"template": true,
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
@@ -195,6 +197,7 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} is allowed, but the policy does not allow {actions}, also required by {apis}, so IAM keeps denying them",
 	"fix": "also allow {actions}",
+	"template": true,
 	"apis": union({a.m.partial_apis[x] | some x in missing}),
 	"actions": missing,
 } if {
@@ -214,8 +217,10 @@ ims_findings contains {
 ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,
-	"message": sprintf("Deny %s blocks \"%s\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}", [d.m.value, g.operation]),
+	"message": "Deny {value} blocks \"{operation}\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}",
 	"fix": "to block the operation on every route, also deny {actions}",
+	"template": true,
+	"operation": g.operation,
 	"apis": g.blocked,
 	"apis_other": open,
 	"actions": {n | some e in g.others; e.api in open; some n in e.needs; not input.denied[n]},
@@ -243,6 +248,7 @@ ims_findings contains {
 	"pointer": input.statement.pointer,
 	"message": "granted on an enterprise project, this policy does not authorize {ep_sections}: they honour only IAM-project grants",
 	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
+	"template": true,
 	"apis": input.ims.no_ep_apis,
 } if {
 	input.has.ims_no_ep == true

@@ -59,7 +59,7 @@ func inputKeys() []string {
 		"role_description_irregular", "role_policy_irregular", "role_reserved", "cond_null", "id", "links", "domain_id",
 		"created_time", "display_name", "type", "description", "policy", "catalog", "name", "flag", "Allow", "Deny", "", "has_deps", "has_partial", "has_gaps", "deps_direct", "deps_direct_apis", "f", "Effect", "Condition", "Sid", "no_ep", "ims_partial", "ims_deps", "no_ep_apis", "ims_deps_more", "deps_more", "ims_gaps", "ims_no_ep", "partial", "deps", "gaps", "no_ep_sections", "cond_operator_spelling", "cond_if_exists", "cond_qualifier", "cond_empty",
 		"cond_null_check", "cond_value_control", "cond_value_charset", "cond_value_glob",
-		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper",
+		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper", "template", "operation",
 	}
 }
 

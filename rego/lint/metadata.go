@@ -66,6 +66,9 @@ func readRuleInfo(mods map[string]*ast.Module) (map[string]RuleInfo, error) {
 			if _, ok := out[code]; !ok {
 				return nil, fmt.Errorf("%s: rule reports %s, which has no METADATA block (title; custom: code, severity, basis)", r.Location, code)
 			}
+			if err := checkTemplate(r); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", r.Location, code, err)
+			}
 		}
 	}
 	if len(out) == 0 {
@@ -147,4 +150,26 @@ func reportedCode(r *ast.Rule) string {
 		}
 	}
 	return ""
+}
+
+// checkTemplate holds a finding rule marked "template": true to constant templates: its
+// message is a string literal and neither message nor fix is built with sprintf, so no
+// value of the document can become part of a template (rules.rego).
+func checkTemplate(r *ast.Rule) error {
+	obj := r.Head.Key.Value.(ast.Object)
+	t := obj.Get(ast.StringTerm("template"))
+	if t == nil || !t.Equal(ast.BooleanTerm(true)) {
+		return nil
+	}
+	if _, ok := obj.Get(ast.StringTerm("message")).Value.(ast.String); !ok {
+		return fmt.Errorf(`a "template": true finding needs a string literal message (values go in fields and placeholders)`)
+	}
+	for _, k := range []string{"message", "fix"} {
+		if v := obj.Get(ast.StringTerm(k)); v != nil {
+			if c, ok := v.Value.(ast.Call); ok && c[0].String() == "sprintf" {
+				return fmt.Errorf(`the %s of a "template": true finding is built with sprintf: put the values in fields and use placeholders`, k)
+			}
+		}
+	}
+	return nil
 }
