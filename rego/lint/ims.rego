@@ -115,6 +115,12 @@ ep_limited(api) if api.ep_exception == true
 # rules may import them; the rules below read input directly.
 allowed := input.allowed
 
+# set_allowed: the names the other documents of the policy set grant where this document
+# applies (LintSet; empty for a document linted on its own). W-MISSING-DEPENDENT-ACTION
+# and W-PARTIAL-API count them as allowed: a dependent action granted by the separate
+# global-services policy that E-SCOPE-MIX asks for is granted.
+set_allowed := input.set_allowed
+
 denied := input.denied
 
 denied_always := input.denied_always
@@ -128,7 +134,8 @@ denied_always := input.denied_always
 #   partial  elements of Allow statements expanding to part of a multi-action API (m.has_partial)
 #   gaps     elements of Deny statements blocking an operation on one route family (m.has_gaps)
 #   no_ep    elements of Allow statements opening APIs that ignore enterprise projects (m.no_ep)
-#            and no_ep_apis, the union of their m.no_ep
+#            and no_ep_apis, the union of their m.no_ep; built only for documents attached
+#            on an enterprise project or when I-EP-UNSUPPORTED is enabled (it is opt-in)
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
@@ -149,7 +156,7 @@ ims_findings contains {
 } if {
 	input.has.ims_deps == true
 	some a in input.ims.deps
-	missing := a.m.deps_direct - input.allowed
+	missing := (a.m.deps_direct - input.allowed) - input.set_allowed
 	count(missing) > 0
 }
 
@@ -168,8 +175,8 @@ ims_findings contains {
 } if {
 	input.has.ims_deps_more == true
 	some a in input.ims.deps_more
-	enabled_deps := [e | some e in a.m.deps; count(e.needs - input.allowed) == 0]
-	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed
+	enabled_deps := [e | some e in a.m.deps; count((e.needs - input.allowed) - input.set_allowed) == 0]
+	missing := ((a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed) - input.set_allowed
 	count(missing) > 0
 }
 
@@ -203,7 +210,7 @@ ims_findings contains {
 } if {
 	input.has.ims_partial == true
 	some a in input.ims.partial
-	missing := (a.m.partial_needs - input.allowed) - input.denied
+	missing := ((a.m.partial_needs - input.allowed) - input.set_allowed) - input.denied
 	count(missing) > 0
 }
 
@@ -243,6 +250,7 @@ ims_findings contains {
 #   code: I-EP-UNSUPPORTED
 #   severity: info
 #   basis: IMS catalog enterprise_project, enterprise_project_exception
+#   opt_in: when the document is attached on an enterprise project (--scope enterprise_project=..., or an attachment of an imsguard.toml principal), or with --enable I-EP-UNSUPPORTED
 ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,

@@ -78,7 +78,7 @@ func readRuleInfo(mods map[string]*ast.Module) (map[string]RuleInfo, error) {
 }
 
 // ruleInfoOf reads one METADATA block: title, and custom code, severity and basis (and
-// the optional security_severity).
+// the optional security_severity and opt_in).
 func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	field := func(k string) (string, error) {
 		s, ok := a.Custom[k].(string)
@@ -97,6 +97,13 @@ func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	}
 	if r.Basis, err = field("basis"); err != nil {
 		return r, err
+	}
+	if v, ok := a.Custom["opt_in"]; ok {
+		s, isString := v.(string)
+		if !isString || strings.TrimSpace(s) == "" {
+			return r, fmt.Errorf("METADATA custom.opt_in of %s must say when the code is on", r.Code)
+		}
+		r.OptIn = s
 	}
 	if v, ok := a.Custom["security_severity"]; ok {
 		s := fmt.Sprint(v)

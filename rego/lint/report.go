@@ -108,6 +108,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if f.Note != "" {
 			fmt.Fprintf(&b, "    note: %s\n", f.Note)
 		}
+		if len(f.Sets) > 0 {
+			fmt.Fprintf(&b, "    in: %s\n", strings.Join(f.Sets, "; "))
+		}
 	}
 	if len(r.Errors) == 0 {
 		if len(r.Findings) > 0 {
@@ -176,18 +179,10 @@ func sortedCodes(findings []Finding) []string {
 	return out
 }
 
-// LintFiles lints parsed files, applies the configuration (nil for none) as of today and
-// builds the report; failOn is the --fail-on level.
+// LintFiles lints parsed files, each on its own, applies the configuration (nil for none)
+// as of today and builds the report; failOn is the --fail-on level.
 func (l *Linter) LintFiles(ctx context.Context, files []*policy.File, cfg *Config, failOn string, today time.Time) (*Report, error) {
-	var all []Finding
-	for _, f := range files {
-		fs, err := l.Lint(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, fs...)
-	}
-	return NewReport(files, cfg.Apply(all, today), failOn)
+	return l.LintRun(ctx, Run{Files: files}, cfg, failOn, today)
 }
 
 // WriteGitHub writes the findings as GitHub Actions workflow annotations
@@ -203,6 +198,9 @@ func (r *Report) WriteGitHub(w io.Writer, includeSuppressed bool) error {
 		}
 		if f.Note != "" {
 			a.Message += "\nnote: " + f.Note
+		}
+		if len(f.Sets) > 0 {
+			a.Message += "\nin: " + strings.Join(f.Sets, "; ")
 		}
 		if f.Suppressed {
 			if !includeSuppressed {

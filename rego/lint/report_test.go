@@ -190,7 +190,7 @@ func TestLintTextSummary(t *testing.T) {
 	assert.Contains(t, out, "p.json:1:65: error E-ACTION-UNREGISTERED: ")
 	assert.Contains(t, out, "    fix: did you mean \"ims:images:list\"?")
 	assert.Contains(t, out, "    suppressed: native sharing is not used")
-	assert.Contains(t, out, "1 file, 1 document: 1 error, 0 warnings, 1 info (1 suppressed); fails at --fail-on error")
+	assert.Contains(t, out, "1 file, 1 document: 1 error, 0 warnings, 0 infos (1 suppressed); fails at --fail-on error")
 }
 
 func TestLintReportGitHub(t *testing.T) {
@@ -198,7 +198,7 @@ func TestLintReportGitHub(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, r.WriteGitHub(&buf, false))
 	assert.Equal(t, `::error file=p.json,line=1,col=65,title=E-ACTION-UNREGISTERED::"ims:image:list" is not a registered ims action: IAM rejects unregistered actions (IAM.1036)%0Afix: did you mean "ims:images:list"?
-::error title=imsguard lint::1 file, 1 document: 1 error, 0 warnings, 1 info (1 suppressed); fails at --fail-on error
+::error title=imsguard lint::1 file, 1 document: 1 error, 0 warnings, 0 infos (1 suppressed); fails at --fail-on error
 `, onlyCodes(buf.String(), "E-ACTION-UNREGISTERED", "imsguard lint"), "one annotation per finding, the summary last")
 	assert.NotContains(t, buf.String(), "W-PARTIAL-API", "suppressed findings are left out")
 
