@@ -57,7 +57,7 @@ func TestLintCLI(t *testing.T) {
 		check func(t *testing.T, out, stderr string)
 	}{
 		{"clean file", "", []string{p("ok.json")}, 0, func(t *testing.T, out, _ string) {
-			assert.Contains(t, out, "1 file, 1 document: 0 errors, 0 warnings, 1 info")
+			assert.Contains(t, out, "1 file, 1 document: 0 errors, 0 warnings, 0 infos")
 		}},
 		{"error exits 1", "", []string{p("bad.json")}, 1, func(t *testing.T, out, _ string) {
 			assert.Contains(t, out, "error E-ACTION-UNREGISTERED")
@@ -141,6 +141,7 @@ func TestLintConfigDiscovery(t *testing.T) {
 		"imsguard.toml": `
 [lint]
 fail_on = "warning"
+enable = ["I-EP-UNSUPPORTED"]
 
 [lint.severity]
 E-ACTION-UNREGISTERED = "warning"
@@ -288,4 +289,79 @@ func TestLintUserTextIsNotATemplate(t *testing.T) {
 			assert.NotContains(t, text, "APIs APIs")
 		})
 	}
+}
+
+// TestLintQuietAndOutput: --min-severity and --quiet report less, -o writes the report to a
+// file, the [lint] table's min_severity and enable apply.
+func TestLintQuietAndOutput(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"warn.json": lintWarning, "bad.json": lintTypo, "ok.json": lintReadOnly})
+	p := func(name string) string { return filepath.Join(dir, name) }
+
+	out, _, code := runCLI(t, "", "lint", "--no-config", p("warn.json"), p("bad.json"))
+	require.Equal(t, 1, code)
+	assert.Contains(t, out, "W-PARTIAL-API")
+	for _, args := range [][]string{{"--min-severity", "error"}, {"--quiet"}, {"-q"}} {
+		out, _, code = runCLI(t, "", append(append([]string{"lint", "--no-config"}, args...), p("warn.json"), p("bad.json"))...)
+		require.Equal(t, 1, code, args)
+		assert.NotContains(t, out, "W-PARTIAL-API", args)
+		assert.Contains(t, out, "E-ACTION-UNREGISTERED", args)
+		assert.Contains(t, out, "2 files, 2 documents: 1 error, 0 warnings, 0 infos", args)
+	}
+	_, stderr, code := runCLI(t, "", "lint", "--no-config", "--quiet", "--min-severity", "info", p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "not both")
+
+	report := filepath.Join(dir, "out", "lint.sarif")
+	require.NoError(t, os.MkdirAll(filepath.Dir(report), 0o755))
+	out, stderr, code = runCLI(t, "", "lint", "--no-config", "--format", "sarif", "-o", report, p("bad.json"))
+	require.Equal(t, 1, code, stderr)
+	assert.Empty(t, out, "the report goes to the file")
+	data, err := os.ReadFile(report)
+	require.NoError(t, err)
+	reporttest.RequireValidSARIF(t, data)
+	_, stderr, code = runCLI(t, "", "lint", "--no-config", "--output", filepath.Join(dir, "nope", "x.txt"), p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "write report")
+
+	cfg := filepath.Join(dir, "imsguard.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte("[lint]\nmin_severity = \"warning\"\nenable = [\"I-EP-UNSUPPORTED\"]\n"), 0o644))
+	out, stderr, code = runCLI(t, "", "lint", "--config", cfg, p("ok.json"), p("warn.json"))
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, out, "I-EP-UNSUPPORTED", "enabled, but below min_severity")
+	assert.Contains(t, out, "W-PARTIAL-API")
+	out, _, _ = runCLI(t, "", "lint", "--config", cfg, "--min-severity", "info", p("ok.json"))
+	assert.Contains(t, out, "I-EP-UNSUPPORTED", "enabled in the [lint] table, the flag lowers the bar")
+	require.NoError(t, os.WriteFile(cfg, []byte("[lint]\nmin_severity = \"fatal\"\n"), 0o644))
+	_, stderr, code = runCLI(t, "", "lint", "--config", cfg, p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `min_severity = "fatal"`)
+}
+
+// TestLintEnterpriseProjectOptIn: I-EP-UNSUPPORTED only when the policy is attached on an
+// enterprise project (--scope) or enabled.
+func TestLintEnterpriseProjectOptIn(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"ok.json": lintReadOnly})
+	p := filepath.Join(dir, "ok.json")
+	cases := []struct {
+		args  []string
+		fires bool
+	}{
+		{nil, false},
+		{[]string{"--scope", "project=ae-ad-1_dev"}, false},
+		{[]string{"--scope", "enterprise_project=ep-1"}, true},
+		{[]string{"--enable", "I-EP-UNSUPPORTED"}, true},
+	}
+	for _, tc := range cases {
+		out, stderr, code := runCLI(t, "", append(append([]string{"lint", "--no-config"}, tc.args...), p)...)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, tc.fires, strings.Contains(out, "I-EP-UNSUPPORTED"), "%v: %s", tc.args, out)
+	}
+	_, stderr, code := runCLI(t, "", "lint", "--no-config", "--enable", "W-PARTIAL-API", p)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "not an opt-in code")
+	out, _, _ := runCLI(t, "", "lint", "--list-rules")
+	assert.Regexp(t, `I-EP-UNSUPPORTED +info \(opt-in\)`, out)
+	_, stderr, code = runCLI(t, "", "lint", "--no-config", "--scope", "region=x", p)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--scope")
 }
