@@ -365,3 +365,19 @@ func TestLintEnterpriseProjectOptIn(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--scope")
 }
+
+// TestIdentityPolicyRefusalSaysWhatToDo: eval and explain refuse 5.0 identity policies and
+// say what to do instead; lint checks them.
+func TestIdentityPolicyRefusalSaysWhatToDo(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"v5.json": `{"Version": "5.0", "Statement": [{"Effect": "Allow", "Action": ["ims:image:list"]}]}`})
+	p := filepath.Join(dir, "v5.json")
+	for _, args := range [][]string{{"eval", "--policy", p, "--action", "ims:images:list"}, {"explain", p}} {
+		_, stderr, code := runCLI(t, "", args...)
+		assert.Equal(t, 2, code, args)
+		assert.Contains(t, stderr, `Version "5.0" (identity) is not evaluated`, args)
+		assert.Contains(t, stderr, "check identity policies with imsguard lint, and leave them out to decide the others", args)
+	}
+	out, _, code := runCLI(t, "", "lint", "--no-config", p)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, `W-UNKNOWN-ACTION: "ims:image:list" is not an ims action imsguard knows`)
+}
