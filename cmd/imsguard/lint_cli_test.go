@@ -111,6 +111,12 @@ func TestLintCLI(t *testing.T) {
 			assert.NotContains(t, out, "1 file, 1 document", "no summary before the error that aborts the run")
 			assert.Contains(t, stderr, "nope.json")
 		}},
+		{"json with a missing file: the errors are in the report", "", []string{"--format", "json", p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, _ string) {
+			var r struct{ Errors []string }
+			require.NoError(t, json.Unmarshal([]byte(out), &r))
+			require.Len(t, r.Errors, 1)
+			assert.Contains(t, r.Errors[0], "nope.json")
+		}},
 		{"no policy", "", nil, 2, func(t *testing.T, _, stderr string) { assert.Contains(t, stderr, "needs at least one POLICY") }},
 		{"bad format", "", []string{"--format", "xml", p("ok.json")}, 2, nil},
 		{"bad fail-on", "", []string{"--fail-on", "fatal", p("ok.json")}, 2, nil},
