@@ -190,6 +190,25 @@ secret_key_env = { `+e2eAdminAK+` = "E2E_ADMIN_SK" }
 	assert.Contains(t, stdout, "5.4.1 show_image_quota")
 	assert.Contains(t, stdout, "FAIL: 2 requests IMS accepted would be denied")
 
+	// The walkthrough in docs/least-privilege.md runs on this run's files
+	// (testdata/docs/least-privilege): IMSGUARD_DOCS_FIXTURE=DIR writes them there.
+	if dir := os.Getenv("IMSGUARD_DOCS_FIXTURE"); dir != "" {
+		for src, dst := range map[string]string{
+			logPath + ".1.gz": "log/decisions.jsonl.1.gz", logPath: "log/decisions.jsonl",
+			filepath.Join(w.dir, "audit.toml"): "audit.toml", enforceCfg: "enforce.toml",
+			filepath.Join(w.dir, "policies/broad.json"): "policies/broad.json", filepath.Join(w.dir, "policies/broad-obs.json"): "policies/broad-obs.json",
+			narrow: "policies/narrow.json", filepath.Join(w.dir, "policies/readonly.json"): "policies/readonly.json",
+			filepath.Join(w.dir, "policies/admin.json"): "policies/admin.json",
+		} {
+			data, err := os.ReadFile(src)
+			require.NoError(t, err)
+			data = bytes.ReplaceAll(data, []byte(w.imsSrv.URL), []byte("https://ims.ae-ad-1.g42cloud.com"))
+			data = bytes.ReplaceAll(data, []byte(w.iamSrv.URL), []byte("https://iam.ae-ad-1.g42cloud.com"))
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(dst)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, dst), data, 0o644))
+		}
+	}
+
 	// 5. What the broad policy granted and nobody used.
 	stdout, stderr, code = runBinary(t, "", append([]string{"unused", "--config", filepath.Join(w.dir, "audit.toml"), "--principal", "builder"}, logs...)...)
 	require.Equal(t, 0, code, stdout+stderr)

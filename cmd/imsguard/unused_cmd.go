@@ -10,6 +10,7 @@ import (
 	"github.com/imsguard/imsguard/rego/lint"
 	"github.com/imsguard/imsguard/rego/opa"
 	"github.com/imsguard/imsguard/rego/replay"
+	"github.com/imsguard/imsguard/rego/report"
 )
 
 // unusedOptions are the flags of `imsguard unused`.
@@ -106,7 +107,7 @@ func runUnused(cmd *cobra.Command, g *globalOptions, o *unusedOptions, args []st
 	case "json":
 		err = rep.WriteJSON(w)
 	case "sarif":
-		err = replay.WriteUnusedSARIF(w, rep.Findings, version())
+		err = replay.WriteUnusedSARIF(w, rep.Findings, report.Run{Version: version(), BaseDir: workingDir()})
 	default:
 		fmt.Fprintf(w, "Logs: %s\n", logSource(st))
 		for _, n := range logNotes(st) {

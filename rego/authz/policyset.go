@@ -82,6 +82,8 @@ func (d *setBuilder) attachments(atts []Attachment) []any {
 			}
 		case doc.Family == policy.FamilyAgency:
 			d.notes = append(d.notes, fmt.Sprintf("attachment %d (%s): agency policy (iam:agencies:assume) grants no IMS action; not evaluated", i, a.Name))
+		case doc.Family == policy.FamilyIdentity:
+			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are: check identity policies with imsguard lint, and leave them out to decide the others (--lenient skips them, their Deny statements too)", doc.Version, doc.Family)
 		default:
 			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are", doc.Version, doc.Family)
 		}

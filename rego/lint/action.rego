@@ -161,8 +161,15 @@ unregistered_fix(a) := sprintf("did you mean %q?", [a.m.suggestion]) if {
 	a.m.suggestion != ""
 } else := "run `imsguard actions list` for the IMS actions"
 
+# W-UNKNOWN-ACTION: only services with a full action list in the catalog
+# (input.catalog.services: ims) are judged, so a valid-looking action of another service
+# (kms:cmk:get, ecs:servers:get) passes and --fail-on warning stays usable on correct
+# policies. In 1.1 policies an exact unknown IMS action is E-ACTION-UNREGISTERED; 5.0
+# identity policies are checked against the same IMS actions (IAM's 5.0 action table for
+# IMS could not be read: a warning, not an error).
+
 # METADATA
-# title: action cannot be checked, or wildcard matches nothing
+# title: pattern matching no action of a service imsguard knows (IMS), or an unknown IMS action in a 5.0 identity policy of a service imsguard knows (IMS), or an unknown IMS action in a 5.0 identity policy
 # custom:
 #   code: W-UNKNOWN-ACTION
 #   severity: warning
@@ -171,27 +178,28 @@ action_findings contains {
 	"code": "W-UNKNOWN-ACTION",
 	"pointer": a.pointer,
 	"message": unknown_text(a),
+	"fix": unknown_fix(a),
 } if {
 	input.has.action_unknown == true
-	input.family != "identity"
 	some a in input.actions
 	a.kind == "string"
 	a.m.known == false
 	count(a.m.norm_segments) == 3
+	input.catalog.services[a.m.service_lower]
 	unknown_kind(a)
 }
 
 unknown_kind(a) if a.m.wildcard
 
-unknown_kind(a) if not input.catalog.services[a.m.service_lower]
+unknown_kind(a) if input.family == "identity"
 
 unknown_text(a) := sprintf("%q matches no %s action: the wildcard grants nothing", [a.m.value, a.m.service_lower]) if {
 	a.m.wildcard
-	input.catalog.services[a.m.service_lower]
-} else := sprintf("%q matches no action imsguard knows", [a.m.value]) if {
+} else := sprintf("%q is not an %s action imsguard knows (identity policies are checked against the IMS catalog's actions); IAM rejects an action its action table does not list", [a.m.value, a.m.service_lower])
+
+unknown_fix(a) := "" if {
 	a.m.wildcard
-	contains(a.m.norm_segments[0], "*")
-} else := sprintf("imsguard has no action catalogue for service %q: %q is not checked (IAM rejects unregistered actions)", [a.m.service_lower, a.m.value])
+} else := unregistered_fix(a)
 
 # METADATA
 # title: all actions of a service (or of every service) allowed

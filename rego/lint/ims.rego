@@ -115,6 +115,12 @@ ep_limited(api) if api.ep_exception == true
 # rules may import them; the rules below read input directly.
 allowed := input.allowed
 
+# set_allowed: the names the other documents of the policy set grant where this document
+# applies (LintSet; empty for a document linted on its own). W-MISSING-DEPENDENT-ACTION
+# and W-PARTIAL-API count them as allowed: a dependent action granted by the separate
+# global-services policy that E-SCOPE-MIX asks for is granted.
+set_allowed := input.set_allowed
+
 denied := input.denied
 
 denied_always := input.denied_always
@@ -128,7 +134,8 @@ denied_always := input.denied_always
 #   partial  elements of Allow statements expanding to part of a multi-action API (m.has_partial)
 #   gaps     elements of Deny statements blocking an operation on one route family (m.has_gaps)
 #   no_ep    elements of Allow statements opening APIs that ignore enterprise projects (m.no_ep)
-#            and no_ep_apis, the union of their m.no_ep
+#            and no_ep_apis, the union of their m.no_ep; built only for documents attached
+#            on an enterprise project or when I-EP-UNSUPPORTED is enabled (it is opt-in)
 # An entry of the index is enabled when the document allows every action it needs and
 # denies none of them unconditionally.
 
@@ -143,12 +150,13 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
 	"fix": dependency_fix(missing),
+	"template": true,
 	"apis": a.m.deps_direct_apis,
 	"actions": missing,
 } if {
 	input.has.ims_deps == true
 	some a in input.ims.deps
-	missing := a.m.deps_direct - input.allowed
+	missing := (a.m.deps_direct - input.allowed) - input.set_allowed
 	count(missing) > 0
 }
 
@@ -161,13 +169,14 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} enables {sections}, whose dependent actions include {actions}; IAM does not check dependent actions, so the operations fail without them",
 	"fix": dependency_fix(missing),
+	"template": true,
 	"apis": a.m.deps_direct_apis | {e.api | some e in enabled_deps},
 	"actions": missing,
 } if {
 	input.has.ims_deps_more == true
 	some a in input.ims.deps_more
-	enabled_deps := [e | some e in a.m.deps; count(e.needs - input.allowed) == 0]
-	missing := (a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed
+	enabled_deps := [e | some e in a.m.deps; count((e.needs - input.allowed) - input.set_allowed) == 0]
+	missing := ((a.m.deps_direct | union({e.deps | some e in enabled_deps})) - input.allowed) - input.set_allowed
 	count(missing) > 0
 }
 
@@ -195,12 +204,13 @@ ims_findings contains {
 	"pointer": a.pointer,
 	"message": "{value} is allowed, but the policy does not allow {actions}, also required by {apis}, so IAM keeps denying them",
 	"fix": "also allow {actions}",
+	"template": true,
 	"apis": union({a.m.partial_apis[x] | some x in missing}),
 	"actions": missing,
 } if {
 	input.has.ims_partial == true
 	some a in input.ims.partial
-	missing := (a.m.partial_needs - input.allowed) - input.denied
+	missing := ((a.m.partial_needs - input.allowed) - input.set_allowed) - input.denied
 	count(missing) > 0
 }
 
@@ -210,11 +220,14 @@ ims_findings contains {
 #   code: W-ROUTE-FAMILY-GAP
 #   severity: warning
 #   basis: IMS catalog
+#   security_severity: "7.0"
 ims_findings contains {
 	"code": "W-ROUTE-FAMILY-GAP",
 	"pointer": d.pointer,
-	"message": sprintf("Deny %s blocks \"%s\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}", [d.m.value, g.operation]),
+	"message": "Deny {value} blocks \"{operation}\" on the {families}, {apis}, but the operation stays allowed on the {families_other}, {apis_other}",
 	"fix": "to block the operation on every route, also deny {actions}",
+	"template": true,
+	"operation": g.operation,
 	"apis": g.blocked,
 	"apis_other": open,
 	"actions": {n | some e in g.others; e.api in open; some n in e.needs; not input.denied[n]},
@@ -237,11 +250,13 @@ ims_findings contains {
 #   code: I-EP-UNSUPPORTED
 #   severity: info
 #   basis: IMS catalog enterprise_project, enterprise_project_exception
+#   opt_in: when the document is attached on an enterprise project (--scope enterprise_project=..., or an attachment of an imsguard.toml principal), or with --enable I-EP-UNSUPPORTED
 ims_findings contains {
 	"code": "I-EP-UNSUPPORTED",
 	"pointer": input.statement.pointer,
 	"message": "granted on an enterprise project, this policy does not authorize {ep_sections}: they honour only IAM-project grants",
 	"fix": "grant the policy on the IAM project (region) for these APIs; `imsguard explain --enterprise-project ID` shows every API",
+	"template": true,
 	"apis": input.ims.no_ep_apis,
 } if {
 	input.has.ims_no_ep == true

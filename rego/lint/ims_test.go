@@ -56,11 +56,11 @@ var imsCases = []ruleCase{
 		doc: policy11(allow(`["ims:images:upload", "obs:bucket:*", "obs:object:*"]`)),
 		want: []want{{pointer: "/Statement/0/Action/0",
 			fix: "also allow kms:*:* (here or in another policy granted in the same scope)"}}},
-	{name: "one enterprise-project note per document", code: "I-EP-UNSUPPORTED",
+	{name: "one enterprise-project note per document", code: "I-EP-UNSUPPORTED", opts: epEnabled,
 		doc: policy11(allow(`["ims:images:list"]`), allow(`["ims:images:get"]`)),
 		want: []want{{pointer: "/Statement",
 			message: "granted on an enterprise project, this policy does not authorize APIs 5.1.1 (shared-image queries), 5.1.9, 6.1.1, 6.1.8, 6.1.9: they honour only IAM-project grants"}}},
-	{name: "the enterprise-project note names only allowed APIs", code: "I-EP-UNSUPPORTED",
+	{name: "the enterprise-project note names only allowed APIs", code: "I-EP-UNSUPPORTED", opts: epEnabled,
 		// ims:images:list ignores enterprise projects, but here it is denied: the note names
 		// only the APIs of the allowed ims:images:get (it used to name denied ones too, and
 		// to appear with an empty list when nothing of the kind was allowed).
@@ -105,3 +105,6 @@ enterprise_project = true
 enterprise_project_of = ["image"]
 source = "test"
 `
+
+// epEnabled lints with the opt-in I-EP-UNSUPPORTED enabled for every document.
+var epEnabled = Options{Enable: []string{CodeEPUnsupported}}

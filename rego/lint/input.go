@@ -23,6 +23,7 @@ import (
 type inputBuilder struct {
 	l        *Linter
 	doc      *policy.Document
+	ep       bool // input.ims.no_ep is wanted (see attached)
 	has      smallSet
 	max      []maximum
 	services smallSet
@@ -59,7 +60,7 @@ func inputKeys() []string {
 		"role_description_irregular", "role_policy_irregular", "role_reserved", "cond_null", "id", "links", "domain_id",
 		"created_time", "display_name", "type", "description", "policy", "catalog", "name", "flag", "Allow", "Deny", "", "has_deps", "has_partial", "has_gaps", "deps_direct", "deps_direct_apis", "f", "Effect", "Condition", "Sid", "no_ep", "ims_partial", "ims_deps", "no_ep_apis", "ims_deps_more", "deps_more", "ims_gaps", "ims_no_ep", "partial", "deps", "gaps", "no_ep_sections", "cond_operator_spelling", "cond_if_exists", "cond_qualifier", "cond_empty",
 		"cond_null_check", "cond_value_control", "cond_value_charset", "cond_value_glob",
-		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper",
+		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper", "template", "operation", "set_allowed",
 	}
 }
 
@@ -72,10 +73,24 @@ func tStr(s string) *ast.Term { return ast.StringTerm(s) }
 func tNum(i int) *ast.Term    { return ast.InternedTerm(i) }
 func tBool(b bool) *ast.Term  { return ast.InternedTerm(b) }
 
-// input builds the lint input of document d of file f; custom adds input.document (the
-// policy as plain JSON) and input.wrapper.value for user rules.
+// attached is what a document is linted with beyond itself: whether it is attached on an
+// enterprise project (or I-EP-UNSUPPORTED is enabled: input.ims.no_ep is built only then)
+// and input.set_allowed, the names the other documents of its policy set grant where it
+// applies (nil: none).
+type attached struct {
+	ep         bool
+	setAllowed *ast.Term
+}
+
+// input builds the lint input of document d of file f linted on its own; custom adds
+// input.document (the policy as plain JSON) and input.wrapper.value for user rules.
 func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Value {
-	b := &inputBuilder{l: l, doc: d}
+	return l.inputAt(f, d, custom, attached{ep: l.enabled[CodeEPUnsupported]})
+}
+
+// inputAt builds the lint input of document d of file f attached as at says.
+func (l *Linter) inputAt(f *policy.File, d *policy.Document, custom bool, at attached) ast.Value {
+	b := &inputBuilder{l: l, doc: d, ep: at.ep}
 	root := d.Root
 	ptr := ""
 	if root != nil {
@@ -133,8 +148,12 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 			over = append(over, m.name)
 		}
 	}
+	setAllowed := at.setAllowed
+	if setAllowed == nil {
+		setAllowed = l.emptySet
+	}
 	items = append(items, l.it("allowed", b.set(b.allowed)), l.it("denied", b.set(b.denied)), l.it("denied_always", b.set(b.deniedAlways)),
-		l.it("ims", b.imsTerm()))
+		l.it("set_allowed", setAllowed), l.it("ims", b.imsTerm()))
 	items = append(items, l.it("services", ast.SetTerm(svc...)), l.it("has", ast.ObjectTerm(hasItems...)),
 		l.it("max", ast.ObjectTerm(maxItems...)), l.it("over", ast.ObjectTerm(overItems...)),
 		l.it("gate", l.gates.term(l, b.has, over, l.allGates)))

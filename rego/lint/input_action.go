@@ -66,8 +66,8 @@ func (b *inputBuilder) action(stmt, j int, n *policy.Node, field, effect string,
 		b.ims(m.hasDeps && !m.depsMore, "deps", t)
 		b.ims(m.depsMore, "deps_more", t)
 		b.ims(m.hasPartial, "partial", t)
-		b.ims(m.hasNoEP, "no_ep", t)
-		if m.hasNoEP {
+		b.ims(m.hasNoEP && b.ep, "no_ep", t)
+		if m.hasNoEP && b.ep {
 			if b.noEPAPIs == nil {
 				b.noEPAPIs = ast.NewSet()
 			}

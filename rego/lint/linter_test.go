@@ -28,6 +28,9 @@ var lintDirs = map[string]Options{
 	"edition-2021": {OperatorEdition: OperatorEditionLegacy},
 	"edition-2023": {OperatorEdition: OperatorEditionNew},
 	"size-raw":     {SizeMode: SizeRaw},
+	// enterprise-project: documents granted on an enterprise project, with the opt-in
+	// I-EP-UNSUPPORTED enabled (--enable I-EP-UNSUPPORTED, or --scope enterprise_project=E)
+	"enterprise-project": {Enable: []string{CodeEPUnsupported}},
 }
 
 // catalog returns the embedded IMS catalog.

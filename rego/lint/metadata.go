@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -65,6 +66,9 @@ func readRuleInfo(mods map[string]*ast.Module) (map[string]RuleInfo, error) {
 			if _, ok := out[code]; !ok {
 				return nil, fmt.Errorf("%s: rule reports %s, which has no METADATA block (title; custom: code, severity, basis)", r.Location, code)
 			}
+			if err := checkTemplate(r); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", r.Location, code, err)
+			}
 		}
 	}
 	if len(out) == 0 {
@@ -73,7 +77,8 @@ func readRuleInfo(mods map[string]*ast.Module) (map[string]RuleInfo, error) {
 	return out, nil
 }
 
-// ruleInfoOf reads one METADATA block: title, and custom code, severity and basis.
+// ruleInfoOf reads one METADATA block: title, and custom code, severity and basis (and
+// the optional security_severity and opt_in).
 func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	field := func(k string) (string, error) {
 		s, ok := a.Custom[k].(string)
@@ -92,6 +97,20 @@ func ruleInfoOf(a *ast.Annotations) (RuleInfo, error) {
 	}
 	if r.Basis, err = field("basis"); err != nil {
 		return r, err
+	}
+	if v, ok := a.Custom["opt_in"]; ok {
+		s, isString := v.(string)
+		if !isString || strings.TrimSpace(s) == "" {
+			return r, fmt.Errorf("METADATA custom.opt_in of %s must say when the code is on", r.Code)
+		}
+		r.OptIn = s
+	}
+	if v, ok := a.Custom["security_severity"]; ok {
+		s := fmt.Sprint(v)
+		if f, err := strconv.ParseFloat(s, 64); err != nil || f < 0 || f > 10 {
+			return r, fmt.Errorf("METADATA custom.security_severity of %s is %q: use a score from 0.0 to 10.0", r.Code, s)
+		}
+		r.SecuritySeverity = s
 	}
 	r.Title = a.Title
 	if strings.TrimSpace(r.Title) == "" {
@@ -138,4 +157,26 @@ func reportedCode(r *ast.Rule) string {
 		}
 	}
 	return ""
+}
+
+// checkTemplate holds a finding rule marked "template": true to constant templates: its
+// message is a string literal and neither message nor fix is built with sprintf, so no
+// value of the document can become part of a template (rules.rego).
+func checkTemplate(r *ast.Rule) error {
+	obj := r.Head.Key.Value.(ast.Object)
+	t := obj.Get(ast.StringTerm("template"))
+	if t == nil || !t.Equal(ast.BooleanTerm(true)) {
+		return nil
+	}
+	if _, ok := obj.Get(ast.StringTerm("message")).Value.(ast.String); !ok {
+		return fmt.Errorf(`a "template": true finding needs a string literal message (values go in fields and placeholders)`)
+	}
+	for _, k := range []string{"message", "fix"} {
+		if v := obj.Get(ast.StringTerm(k)); v != nil {
+			if c, ok := v.Value.(ast.Call); ok && c[0].String() == "sprintf" {
+				return fmt.Errorf(`the %s of a "template": true finding is built with sprintf: put the values in fields and use placeholders`, k)
+			}
+		}
+	}
+	return nil
 }

@@ -97,6 +97,18 @@ x_findings contains {"code": "E-Y", "pointer": "", "message": "y"} if input.has.
 #   code: E-Y
 #   severity: error
 x_findings contains {"code": "E-Y", "pointer": "", "message": "y"} if input.has.y == true`, "custom.basis must be a non-empty string"},
+		{"template message built with sprintf", `x_findings contains {"code": "E-X", "pointer": "", "message": sprintf("%s {apis}", [input.file]), "template": true} if input.has.y == true`, "needs a string literal message"},
+		{"template fix built with sprintf", `x_findings contains {"code": "E-X", "pointer": "", "message": "{value}", "fix": sprintf("%s", [input.file]), "template": true} if input.has.y == true`, "fix of a \"template\": true finding is built with sprintf"},
+		{"constant template", `x_findings contains {"code": "E-X", "pointer": "/a", "message": "{value} and {apis}", "fix": "f", "template": true} if input.has.y == true`, ""},
+		{"security severity out of range", `
+# METADATA
+# title: a Y
+# custom:
+#   code: E-Y
+#   severity: error
+#   basis: spec 1
+#   security_severity: "11"
+x_findings contains {"code": "E-Y", "pointer": "", "message": "y"} if input.has.y == true`, "use a score from 0.0 to 10.0"},
 		{"computed code", `x_findings contains {"code": c, "pointer": "", "message": "y"} if { input.has.y == true; c := "E-X" }`, "finding rule without a literal \"code\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,17 +8,24 @@
 #   the Go side maps them to line and column.
 #
 #   Every code is described once, beside the rule that reports it: a METADATA block on the
-#   first rule of the code (title; custom: code, severity, basis), the way Regal annotates
+#   first rule of the code (title; custom: code, severity, basis, and optionally
+#   security_severity, GitHub code scanning's score from "0.0" to "10.0" when the
+#   severity's default — error 7.0, warning 5.0, info 2.0 — misjudges it), the way Regal annotates
 #   its rules. The Go linter reads these annotations at start-up (the findings' severity,
 #   --list-rules, the SARIF rule list) and refuses to start when a code has no block or
 #   two, or a block sits on a rule reporting another code.
 #
 #   Lists in messages are rendered by the Go side, which is much cheaper than sorting and
-#   joining in Rego: a finding may carry "apis" and "apis_other" (sets or arrays of catalog
-#   API ids) and "actions" (action names), and its message and fix may use the placeholders
-#   {value} (the string the finding's pointer designates), {apis} ("APIs 6.3.1, 6.3.2 (/v2/images/{image_id}/members)"), {sections} ("APIs 5.1.3,
-#   5.1.4"), {families} (the route families of the APIs), {apis_other} and
-#   {families_other} (the same for apis_other), and {actions} ("a, b, c", sorted).
+#   joining in Rego. A finding with "template": true has a message and fix that are
+#   templates: constant text (never sprintf over values from the document) with the
+#   placeholders {value} (the string the finding's pointer designates), {apis} ("APIs 6.3.1,
+#   6.3.2 (/v2/images/{image_id}/members)"), {sections} ("APIs 5.1.3, 5.1.4"), {ep_sections},
+#   {families} (the route families of the APIs), {apis_other} and {families_other} (the same
+#   for apis_other), {actions} ("a, b, c", sorted) and {operation}, filled from the
+#   finding's fields "apis", "apis_other" (sets or arrays of catalog API ids), "actions"
+#   (action names) and "operation". The Go side expands placeholders in the template only,
+#   each exactly once, so user text it splices in is never read as a template. A finding
+#   without "template" is final text (sprintf is fine there): braces in it stay braces.
 package imsguard.lint
 
 # parser_codes: the codes the Go JSON parser reports (policy.Parse problems) instead of a

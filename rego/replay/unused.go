@@ -339,9 +339,9 @@ func finding(d *policy.Document, n *policy.Node, code, severity, msg, fix string
 		Code: code, Severity: severity, Message: msg, Fix: fix}
 }
 
-// WriteUnusedSARIF writes unused findings as a SARIF 2.1.0 log (version: the tool's, ""
-// to omit), with the rules of UnusedRules.
-func WriteUnusedSARIF(w io.Writer, findings []lint.Finding, version string) error {
+// WriteUnusedSARIF writes unused findings as a SARIF 2.1.0 log (run: the tool's version
+// and base directory), with the rules of UnusedRules.
+func WriteUnusedSARIF(w io.Writer, findings []lint.Finding, run report.Run) error {
 	var rules []report.Rule
 	for _, ri := range UnusedRules() {
 		rules = append(rules, report.Rule{ID: ri.Code, Short: ri.Title, Full: ri.Title + " (" + ri.Basis + ")",
@@ -350,11 +350,8 @@ func WriteUnusedSARIF(w io.Writer, findings []lint.Finding, version string) erro
 	}
 	results := make([]report.Result, 0, len(findings))
 	for _, f := range findings {
-		msg := f.Message
-		if f.Fix != "" {
-			msg += " Fix: " + f.Fix
-		}
-		results = append(results, report.Result{RuleID: f.Code, Severity: f.Severity, Message: msg, File: f.File, Line: f.Line, Column: f.Column, Pointer: f.Pointer})
+		results = append(results, report.Result{RuleID: f.Code, Severity: f.Severity, Message: f.Message, Fix: f.Fix, Note: f.Note,
+			File: f.File, Line: f.Line, Column: f.Column, Pointer: f.Pointer})
 	}
-	return report.WriteSARIF(w, version, rules, results)
+	return report.WriteSARIF(w, run, rules, results)
 }
