@@ -93,7 +93,10 @@ flag, a policy IAM would reject without --lenient).`,
 			}
 			eng, err := authz.New(cmd.Context(), cat, ef.Attachments, authz.Options{AbsentNegated: o.absentNegated, Lenient: o.lenient, CacheSize: -1})
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)}
+				if !strings.Contains(err.Error(), "--lenient") {
+					err = fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)
+				}
+				return &exitError{code: 2, err: err}
 			}
 			d, why, err := eng.Why(cmd.Context(), ef.Input)
 			if err != nil {
