@@ -67,7 +67,11 @@ type Config struct {
 	Signature   SignatureConfig `toml:"signature"`
 	Engine      EngineConfig    `toml:"engine"`
 	// EPLookup establishes the enterprise project of existing images (see EPLookupConfig).
-	EPLookup   EPLookupConfig    `toml:"enterprise_project_lookup"`
+	EPLookup EPLookupConfig `toml:"enterprise_project_lookup"`
+	// OPAConfig is an OPA configuration file (path relative to this file): the principals
+	// and policies then come from the OPA bundle named "imsguard" (docs/fleet.md), and
+	// decision events go to OPA's decision_logs plugin. [[principals]] must be absent.
+	OPAConfig  string            `toml:"opa_config"`
 	Principals []PrincipalConfig `toml:"principals"`
 }
 
@@ -137,43 +141,45 @@ type EngineConfig struct {
 }
 
 // PrincipalConfig is one [[principals]] entry: who a caller is and which policies apply.
+// In an imsguard bundle (opa_config) a principal is the same table written as JSON, with
+// the same key names.
 type PrincipalConfig struct {
 	// Name identifies the principal in logs and default_principal.
-	Name string `toml:"name"`
+	Name string `toml:"name" json:"name"`
 	// Mode, when set, overrides the global mode for this principal's requests, and
 	// Modes for some of its APIs (API id → "enforce" or "audit"; rollout.go).
-	Mode  string            `toml:"mode"`
-	Modes map[string]string `toml:"modes"`
+	Mode  string            `toml:"mode" json:"mode,omitempty"`
+	Modes map[string]string `toml:"modes" json:"modes,omitempty"`
 	// AccessKeys are access key ids (AK) of SDK-HMAC-SHA256 requests for this principal.
-	AccessKeys []string `toml:"access_keys"`
+	AccessKeys []string `toml:"access_keys" json:"access_keys,omitempty"`
 	// SecretKeyEnv maps an access key id to the environment variable holding its secret
 	// key. With a secret, the proxy verifies the request signature.
-	SecretKeyEnv map[string]string `toml:"secret_key_env"`
+	SecretKeyEnv map[string]string `toml:"secret_key_env" json:"secret_key_env,omitempty"`
 	// Users are IAM user names ("alice", any domain) or "domain/user" for token requests.
-	Users []string `toml:"users"`
+	Users []string `toml:"users" json:"users,omitempty"`
 	// Policies are policy files or folders attached to all projects.
-	Policies []string `toml:"policies"`
+	Policies []string `toml:"policies" json:"policies,omitempty"`
 	// Attachments are policies attached in a narrower (or explicit) scope.
-	Attachments []AttachmentConfig `toml:"attachments"`
+	Attachments []AttachmentConfig `toml:"attachments" json:"attachments,omitempty"`
 	// SignUpstream, when set, makes the proxy sign the requests of this principal that came
 	// without a credential (the default principal of a sidecar) with this AK/SK, so the
 	// workload itself holds no cloud credential.
-	SignUpstream *UpstreamCredential `toml:"sign_upstream"`
+	SignUpstream *UpstreamCredential `toml:"sign_upstream" json:"sign_upstream,omitempty"`
 }
 
 // UpstreamCredential is a [principals.sign_upstream] table.
 type UpstreamCredential struct {
-	AccessKey    string `toml:"access_key"`     // access key id
-	SecretKeyEnv string `toml:"secret_key_env"` // environment variable holding the secret key
-	ProjectID    string `toml:"project_id"`     // sent as X-Project-Id (optional)
+	AccessKey    string `toml:"access_key" json:"access_key,omitempty"`         // access key id
+	SecretKeyEnv string `toml:"secret_key_env" json:"secret_key_env,omitempty"` // environment variable holding the secret key
+	ProjectID    string `toml:"project_id" json:"project_id,omitempty"`         // sent as X-Project-Id (optional)
 }
 
 // AttachmentConfig is one [[principals.attachments]] entry.
 type AttachmentConfig struct {
-	Policy             string   `toml:"policy"`              // policy file or folder
-	Scope              string   `toml:"scope"`               // all_projects | project | global | enterprise_project
-	Projects           []string `toml:"projects"`            // for scope = "project"
-	EnterpriseProjects []string `toml:"enterprise_projects"` // for scope = "enterprise_project"
+	Policy             string   `toml:"policy" json:"policy,omitempty"`                           // policy file or folder
+	Scope              string   `toml:"scope" json:"scope,omitempty"`                             // all_projects | project | global | enterprise_project
+	Projects           []string `toml:"projects" json:"projects,omitempty"`                       // for scope = "project"
+	EnterpriseProjects []string `toml:"enterprise_projects" json:"enterprise_projects,omitempty"` // for scope = "enterprise_project"
 }
 
 // Defaults returns the configuration every file is decoded over.

@@ -16,6 +16,8 @@ import (
 type record struct {
 	id                 string
 	generation         uint64
+	revision           string // of the imsguard bundle that decided (opa_config), or ""
+	traceID, spanID    string // W3C trace context of the request (tracing.go)
 	start              time.Time
 	principal          string
 	auth               string
@@ -119,6 +121,9 @@ const (
 )
 
 // appendJSON appends the decision line, newline included. Every text field is capped.
+// The line is OPA's decision-log event flattened (docs/fleet.md): decision_id, trace_id,
+// span_id and bundles as in the event, then the fields of its input (appendInput) and of
+// its result (appendResult) under the same names, then the timings.
 func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	b = append(b, `{"time":"`...)
 	b = end.AppendFormat(b, time.RFC3339Nano)
@@ -126,6 +131,47 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	b = jsonField(b, "decision_id", rec.id)
 	b = append(b, `,"generation":`...)
 	b = strconv.AppendUint(b, rec.generation, 10)
+	b = rec.appendTrace(b)
+	b = rec.appendBundles(b)
+	b = rec.appendInput(b)
+	b = rec.appendResult(b)
+	if rec.forwarded {
+		b = append(b, `,"upstream_ms":`...)
+		b = appendMillis(b, rec.upDur)
+	}
+	b = append(b, `,"decision_ms":`...)
+	b = appendMillis(b, rec.decideDur)
+	b = append(b, `,"latency_ms":`...)
+	b = appendMillis(b, end.Sub(rec.start))
+	return append(b, "}\n"...)
+}
+
+// appendTrace appends trace_id and span_id, when the request has them.
+func (rec *record) appendTrace(b []byte) []byte {
+	if rec.traceID != "" {
+		b = jsonField(b, "trace_id", rec.traceID)
+	}
+	if rec.spanID != "" {
+		b = jsonField(b, "span_id", rec.spanID)
+	}
+	return b
+}
+
+// appendBundles appends the revision of the imsguard bundle that decided, as OPA's events
+// carry it: "bundles":{"imsguard":{"revision":"..."}}; nothing without a bundle.
+func (rec *record) appendBundles(b []byte) []byte {
+	if rec.revision == "" {
+		return b
+	}
+	b = append(b, `,"bundles":{"imsguard":{"revision":`...)
+	b = appendJSONString(b, capText(rec.revision, maxLogField))
+	return append(b, "}}"...)
+}
+
+// appendInput appends the fields that describe the request (the input of OPA's event),
+// each with a leading comma: who, from where, what. Redacted: the access key is
+// shortened, the path has no query, no token, signature or body is ever here.
+func (rec *record) appendInput(b []byte) []byte {
 	b = jsonField(b, "principal", rec.principal)
 	b = jsonField(b, "auth", rec.auth)
 	if rec.accessKey != "" {
@@ -142,6 +188,12 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	if ep := rec.enterpriseProjects.logValues(); ep != nil {
 		b = jsonList(b, "enterprise_projects", ep)
 	}
+	return b
+}
+
+// appendResult appends the fields that describe the outcome (the result of OPA's
+// event), each with a leading comma.
+func (rec *record) appendResult(b []byte) []byte {
 	b = jsonField(b, "decision", rec.decision)
 	if rec.reason != "" {
 		b = jsonField(b, "reason", rec.reason)
@@ -171,14 +223,8 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	if rec.forwarded {
 		b = append(b, `,"upstream_status":`...)
 		b = strconv.AppendInt(b, int64(rec.upStatus), 10)
-		b = append(b, `,"upstream_ms":`...)
-		b = appendMillis(b, rec.upDur)
 	}
-	b = append(b, `,"decision_ms":`...)
-	b = appendMillis(b, rec.decideDur)
-	b = append(b, `,"latency_ms":`...)
-	b = appendMillis(b, end.Sub(rec.start))
-	return append(b, "}\n"...)
+	return b
 }
 
 func appendMillis(b []byte, d time.Duration) []byte {

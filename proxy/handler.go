@@ -22,7 +22,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer srv.metrics.inflight.Dec()
 	x := &exchange{} // all per-request state in one allocation
 	rec, fw := &x.rec, &x.fw
-	*rec = record{id: newDecisionID(), generation: s.Generation, start: start, method: r.Method, enforced: s.enforcing()}
+	*rec = record{id: newDecisionID(), generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
 	fw.rec = rec
 	x.sw.ResponseWriter = w
 	x.bb = bodyBuffer{w: w, r: r, max: s.cat.MaxBody(), deadline: s.Config.Timeouts.Decision}
@@ -40,7 +40,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.errMsg = d.err.Error()
 		}
 	}
-	if d != nil && (rec.enforced || d.reason == reasonDecisionLog) { // decision_log_required holds in audit mode too
+	if d != nil && (rec.enforced || d.reason == reasonDecisionLog || d.reason == reasonNoBundle) { // these hold in audit mode too
 		rec.status = d.status
 		writeDenial(w, rec.id, d)
 		srv.finish(rec)
@@ -75,13 +75,18 @@ type exchange struct {
 
 // finish logs and counts a request.
 func (srv *Server) finish(rec *record) {
-	srv.decisions.write(rec, srv.now())
+	end := srv.now()
+	srv.decisions.write(rec, end)
+	srv.shipDecision(rec, end)
 	srv.metrics.observe(rec)
 }
 
 // decide runs every check in order and returns nil only when the request may be forwarded
 // to fw.path. It fills rec as it learns things.
 func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, rec *record, fw *forwarding, bb *bodyBuffer, now time.Time) *denial {
+	if s.pending {
+		return noBundle() // opa_config and no bundle yet: fail closed
+	}
 	ip, err := sourceIP(r, s.trusted)
 	if err != nil {
 		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: err.Error(), err: err}

@@ -14,6 +14,7 @@ type inputs struct {
 	cfgData  []byte                    // the configuration text ([lint] is read from it)
 	policies map[string][]*policy.File // resolved path → files
 	extra    map[string][]byte         // resolved path → content: CA bundles, server certificate and key
+	opa      []byte                    // the opa_config file, when set
 	files    []string
 	digest   string
 }
@@ -67,6 +68,17 @@ func readInputs(src source) (*inputs, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", r, len(data))
 		h.Write(data)
 	}
+	if cfg.OPAConfig != "" {
+		r := src.resolve(cfg.OPAConfig)
+		data, err := src.readFile(r)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: opa_config: %w", src.name(), err)
+		}
+		in.opa = data
+		in.files = append(in.files, r)
+		fmt.Fprintf(h, "%s\x00%d\x00", r, len(data))
+		h.Write(data)
+	}
 	in.digest = hex.EncodeToString(h.Sum(nil))
 	return in, nil
 }
@@ -75,10 +87,16 @@ func readInputs(src source) (*inputs, error) {
 func policyPaths(cfg *Config) []string {
 	var out []string
 	for _, p := range cfg.Principals {
-		out = append(out, p.Policies...)
-		for _, a := range p.Attachments {
-			out = append(out, a.Policy)
-		}
+		out = append(out, principalPaths(p)...)
+	}
+	return out
+}
+
+// principalPaths lists the policy paths of one principal: policies, then attachments.
+func principalPaths(p PrincipalConfig) []string {
+	out := append([]string(nil), p.Policies...)
+	for _, a := range p.Attachments {
+		out = append(out, a.Policy)
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -76,6 +78,21 @@ type Linters struct {
 	cat       *actions.Catalog
 	mu        sync.Mutex
 	byOptions map[string]*lint.Linter
+	override  *Linters // the linters of the last bundle catalog override (forCatalog)
+	overKey   string   // digest of its catalog text
+}
+
+// forCatalog returns the Linters of another catalog (a bundle's override), kept while
+// the same catalog text comes again.
+func (c *Linters) forCatalog(cat *actions.Catalog, text []byte) *Linters {
+	sum := sha256.Sum256(text)
+	key := hex.EncodeToString(sum[:])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.override == nil || c.overKey != key {
+		c.override, c.overKey = NewLinters(cat), key
+	}
+	return c.override
 }
 
 // NewLinters returns an empty Linters for the catalog.

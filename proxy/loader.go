@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,9 +12,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 // Linter checks parsed policy files before they are compiled; any error blocks the load.
@@ -77,6 +82,15 @@ type Loader struct {
 	Engines *authz.Engines
 }
 
+// catalogLinters returns the Linters of a bundle's catalog override: kept by Linters
+// while the bundles carry the same catalog text, new each time without Linters.
+func (l *Loader) catalogLinters(cat *actions.Catalog, text []byte) *Linters {
+	if l.Linters == nil {
+		return NewLinters(cat)
+	}
+	return l.Linters.forCatalog(cat, text)
+}
+
 // linters returns the Linters the default linter comes from.
 func (l *Loader) linters() *Linters {
 	if l.Linters == nil {
@@ -93,15 +107,16 @@ const maxReadAttempts = 5
 // Kubernetes ConfigMap update swapping them mid-read); if they keep changing, Load fails
 // with ErrInconsistentRead and a later reload picks the change up.
 func (l *Loader) Load(ctx context.Context) (*Snapshot, error) {
-	return l.load(ctx, "")
+	return l.load(ctx, "", nil)
 }
 
 // errUnchanged is returned by load when the files have the digest the caller already has.
 var errUnchanged = errors.New("configuration and policies unchanged")
 
 // load is Load; when the files read have digest skip, it stops before compiling and
-// returns errUnchanged.
-func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
+// returns errUnchanged. With opa_config, b is the bundle in use (nil: none yet), decoded
+// again against the configuration read.
+func (l *Loader) load(ctx context.Context, skip string, b *fleet.Bundle) (*Snapshot, error) {
 	if l.Catalog == nil {
 		return nil, errors.New("load: no catalog")
 	}
@@ -137,7 +152,13 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 		if skip != "" && first.digest == skip {
 			return nil, errUnchanged
 		}
-		s, err := l.build(ctx, src, first)
+		var bc *BundleContents
+		if first.cfg.OPAConfig != "" && b != nil {
+			if bc, err = decodeBundle(b, first.cfg); err != nil {
+				return nil, fmt.Errorf("config %s: with the bundle in use: %w", src.name(), err)
+			}
+		}
+		s, err := l.build(ctx, src, first, bc)
 		if l.Engines != nil {
 			if err != nil {
 				l.Engines.Abort()
@@ -150,28 +171,56 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 	return nil, last
 }
 
-// build lints, resolves and compiles the inputs.
-func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, error) {
+// build lints, resolves and compiles the inputs. With opa_config, the principals and
+// policies are bc's; without bc (no bundle yet) the snapshot is pending: it holds no
+// principal and refuses every request.
+func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleContents) (*Snapshot, error) {
 	cfg := in.cfg
+	var refs policyRefs = src
+	loaded, cat, linters := in.policies, l.Catalog, l.linters()
+	where := "config " + src.name()
+	pending := false
+	if cfg.OPAConfig != "" {
+		if _, err := fleet.CheckConfig(src.display(src.resolve(cfg.OPAConfig)), in.opa); err != nil {
+			return nil, &ConfigError{File: src.name(), Line: keyLine(in.cfgData, toml.Key{"opa_config"}, -1), Key: "opa_config", Err: fmt.Errorf("%w: %w", ErrInvalidConfig, err)}
+		}
+		if bc == nil {
+			pending = true
+		} else {
+			merged := *cfg
+			merged.Principals = bc.Principals
+			cfg = &merged
+			refs, loaded = bc, bc.byRef
+			where = fmt.Sprintf("bundle revision %q", bc.Revision)
+			if bc.catalog != nil {
+				cat, linters = bc.catalog, l.catalogLinters(bc.catalog, bc.Catalog)
+			}
+		}
+	}
 	lint := l.Linter
 	if lint == nil {
 		var err error
-		if lint, err = l.linters().ForConfig(ctx, src.name(), in.cfgData); err != nil {
+		if lint, err = linters.ForConfig(ctx, src.name(), in.cfgData); err != nil {
 			return nil, fmt.Errorf("config %s: %w", src.name(), err)
 		}
 	}
 	var all []*policy.File
 	for _, p := range policyPaths(cfg) {
-		all = append(all, in.policies[src.resolve(p)]...)
+		all = append(all, loaded[refs.resolve(p)]...)
 	}
 	if err := lint(dedupFiles(all)); err != nil {
-		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	s := &Snapshot{
 		Config: cfg, Source: src.name(), Digest: in.digest, Files: in.files,
-		cat:        l.Catalog.WithMaxBody(cfg.MaxBody),
+		cat:        cat.WithMaxBody(cfg.MaxBody),
 		principals: map[string]*Principal{}, byAK: map[string]*Principal{}, byUser: map[userKey]*Principal{},
 		secrets: map[string]string{}, upstreamCreds: map[string]*upstreamCred{},
+		src: src, in: in, fileDigest: in.digest, pending: pending,
+	}
+	if bc != nil {
+		s.Revision, s.bundle = bc.Revision, bc
+		s.Digest = combineDigests(in.digest, bc.Digest)
 	}
 	var err error
 	if s.upstream, err = url.Parse(cfg.Upstream); err != nil {
@@ -201,10 +250,10 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	s.iamKey = fmt.Sprintf("%s|%s|%v|%d|%v", cfg.IAM.Endpoint, iamKey, cfg.IAM.Timeout, cfg.IAM.CacheSize, cfg.IAM.CacheMaxTTL)
 	s.epKey = fmt.Sprintf("%s|%s|%+v", cfg.Upstream, upKey, cfg.EPLookup)
 	if err := l.secrets(s, cfg); err != nil {
-		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if s.rollout, err = newRollout(cfg, s.cat); err != nil {
-		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	opts := authz.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}
 	factory := l.NewDecider
@@ -212,12 +261,12 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 		factory = l.engine
 	}
 	for _, pc := range cfg.Principals {
-		atts := attachments(src, pc, in.policies)
+		atts := attachments(refs, pc, loaded)
 		popts := opts
 		popts.Warm = warmProjects(cfg.Project, atts)
 		d, err := factory(ctx, s.cat, atts, popts)
 		if err != nil {
-			return nil, fmt.Errorf("config %s: principal %q: %w", src.name(), pc.Name, err)
+			return nil, fmt.Errorf("%s: principal %q: %w", where, pc.Name, err)
 		}
 		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name], scopedEPs: scopedEPs(atts)}
 		s.principals[p.Name] = p
@@ -232,7 +281,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 		s.fallback = s.principals[cfg.DefaultPrincipal]
 	}
 	if src.watchable() {
-		s.watch = watchDirs(s.Files, policyDirs(src, cfg))
+		s.watch = watchDirs(s.Files, policyDirs(src, in.cfg))
 	}
 	if cfg.DecisionLog != "-" {
 		s.decisionLog = src.resolve(cfg.DecisionLog)
@@ -304,8 +353,23 @@ func (l *Loader) secrets(s *Snapshot, cfg *Config) error {
 	return nil
 }
 
+// policyRefs names the policies principals refer to: a source (files on disk) or a
+// bundle (BundleContents).
+type policyRefs interface {
+	// resolve turns a policy path as written into the key of the loaded policies.
+	resolve(p string) string
+	// display names a loaded file in attachments, logs and reports.
+	display(name string) string
+}
+
+// combineDigests is the digest of a snapshot made of files and a bundle.
+func combineDigests(files, bundle string) string {
+	sum := sha256.Sum256([]byte(files + "\x00" + bundle))
+	return hex.EncodeToString(sum[:])
+}
+
 // attachments turns a principal's policy paths into engine attachments, one per document.
-func attachments(src source, pc PrincipalConfig, loaded map[string][]*policy.File) []authz.Attachment {
+func attachments(src policyRefs, pc PrincipalConfig, loaded map[string][]*policy.File) []authz.Attachment {
 	var out []authz.Attachment
 	add := func(p string, scope authz.Scope) {
 		for _, f := range loaded[src.resolve(p)] {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 // Reload re-reads the configuration and policy files, lints and compiles them, and swaps
@@ -46,11 +49,18 @@ func (srv *Server) reload(ctx context.Context, ifChanged bool) (installed bool, 
 	old := srv.current.Load()
 	skip := ""
 	if ifChanged {
-		skip = old.Digest
+		skip = old.fileDigest
 	}
-	s, err := srv.loader.load(ctx, skip)
+	var b *fleet.Bundle // the bundle in use stays in use (opa_config)
+	if old.bundle != nil {
+		b = old.bundle.raw
+	}
+	s, err := srv.loader.load(ctx, skip, b)
 	if errors.Is(err, errUnchanged) {
 		return false, nil
+	}
+	if err == nil && (s.Config.OPAConfig == "") != (srv.started.OPAConfig == "") {
+		err = errors.New("opa_config: switching between local principals and an OPA bundle needs a restart")
 	}
 	if err == nil {
 		err = srv.install(s, old)
@@ -63,6 +73,9 @@ func (srv *Server) reload(ctx context.Context, ifChanged bool) (installed bool, 
 	srv.metrics.reloads.Inc()
 	for _, k := range restartOnly(srv.started, s.Config) {
 		srv.log.Warn("setting changed but needs a restart; the running value is kept", "key", k)
+	}
+	if old.in != nil && s.in != nil && !bytes.Equal(old.in.opa, s.in.opa) && s.Config.OPAConfig == old.Config.OPAConfig {
+		srv.log.Warn("the opa_config file changed but needs a restart; OPA's plugins keep the configuration they started with", "file", s.Config.OPAConfig)
 	}
 	srv.log.Info("reloaded", "generation", s.Generation, "digest", s.Digest[:16], "files", len(s.Files), "mode", s.Config.Mode)
 	return true, nil
@@ -79,6 +92,9 @@ func restartOnly(a, b *Config) []string {
 	}
 	if a.DecisionLog != b.DecisionLog {
 		out = append(out, "decision_log")
+	}
+	if a.OPAConfig != b.OPAConfig {
+		out = append(out, "opa_config")
 	}
 	if (a.ServerTLS.CertFile == "") != (b.ServerTLS.CertFile == "") {
 		out = append(out, "server_tls (switching TLS on or off)")

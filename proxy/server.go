@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 // Options configure a Server. Only Loader is required.
@@ -35,6 +37,9 @@ type Options struct {
 	Debounce time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// InstanceID names this proxy to an OPA control plane (labels.id of decision-log
+	// events and status reports, with opa_config); empty: the host name.
+	InstanceID string
 }
 
 // Server is the enforcing proxy: an http.Handler deciding each request with the current
@@ -61,6 +66,12 @@ type Server struct {
 
 	ln, mln net.Listener
 	logSink *bufferedLog // where decisions writes (newDecisionSink, logsink.go)
+
+	// opa_config (fleet.go)
+	agent        atomic.Pointer[fleet.Agent]
+	fleetMetrics *fleetMetrics
+	refusedKey   string // bundle digest and file digest of the last refused bundle; under reloadMu
+	refusedErr   error
 }
 
 // NewServer loads the configuration (failing on any problem), opens the decision log and
@@ -92,7 +103,28 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 		srv.closeLog()
 		return nil, err
 	}
+	if snap.Config.OPAConfig != "" {
+		srv.fleetMetrics = newFleetMetrics(srv.metrics.reg, func() float64 {
+			if a := srv.agent.Load(); a != nil {
+				return float64(a.Dropped())
+			}
+			return 0
+		})
+		if err := srv.startFleet(ctx, snap); err != nil {
+			srv.closeListeners()
+			srv.closeLog()
+			return nil, err
+		}
+	}
 	return srv, nil
+}
+
+// closeListeners closes the listeners NewServer bound (when Run never runs).
+func (srv *Server) closeListeners() {
+	_ = srv.ln.Close()
+	if srv.mln != nil {
+		_ = srv.mln.Close()
+	}
 }
 
 // openDecisionLog sets up the JSON-lines decision logger. Lines to decision_log (a file or
@@ -147,9 +179,10 @@ func (srv *Server) MetricsAddr() net.Addr {
 func (srv *Server) Snapshot() *Snapshot { return srv.current.Load() }
 
 // MetricsHandler serves /metrics, /healthz and /readyz (also on the metrics listener).
-// /readyz is 503 until Run serves, from the moment it starts stopping, and while
-// decision_log_required is set and the decision log cannot be written (every request would
-// be refused: a load balancer should send them elsewhere).
+// /readyz is 503 until Run serves, from the moment it starts stopping, while
+// decision_log_required is set and the decision log cannot be written, and (opa_config)
+// until the first bundle is active: every request would be refused, so a load balancer
+// should send them elsewhere.
 func (srv *Server) MetricsHandler() http.Handler { return srv.metrics.handler(srv.isReady) }
 
 func (srv *Server) isReady() bool {
@@ -157,6 +190,9 @@ func (srv *Server) isReady() bool {
 		return false
 	}
 	s := srv.current.Load()
+	if s != nil && s.pending {
+		return false
+	}
 	return s == nil || !s.Config.DecisionLogRequired || srv.logSink.writable()
 }
 
@@ -291,6 +327,7 @@ func (srv *Server) Run(ctx context.Context) error {
 	if ms != nil {
 		_ = ms.Shutdown(sctx)
 	}
+	srv.stopFleet(sctx) // after the last request: its decision event is uploaded
 	if cur := srv.current.Load(); cur != nil {
 		cur.fwd.close()
 		if cur.tokens != nil {

@@ -45,6 +45,9 @@ type Snapshot struct {
 	Files []string
 	// Generation numbers the snapshots a Server has installed, from 1; 0 until installed.
 	Generation uint64
+	// Revision is the revision of the imsguard bundle the principals and policies come
+	// from (opa_config); "" without opa_config and before the first bundle.
+	Revision string
 
 	watch         []string // folders to watch for changes (empty for the embedded config)
 	cat           *actions.Catalog
@@ -66,6 +69,13 @@ type Snapshot struct {
 	iamKey        string           // equal keys: the token validator (and its cache) can be reused
 	epSecret      string           // [enterprise_project_lookup] secret key; never logged
 	epKey         string           // equal keys: the image lookup (and its cache) can be reused
+
+	// what it was built from, for builds with another bundle (fleet.go)
+	src        source
+	in         *inputs
+	fileDigest string          // digest of the files alone (Hangup compares it)
+	bundle     *BundleContents // the bundle in use (opa_config), or nil
+	pending    bool            // opa_config and no bundle yet: every request is refused (503)
 
 	// installed by the Server (activate) before the snapshot is published
 	fwd    *forwarder

@@ -81,10 +81,32 @@ func (c *Config) validate() error {
 	if c.Signature.MaxSkew <= 0 || c.Signature.MaxSkew > time.Hour {
 		return bad(-1, "max_skew must be between 1s and 1h", "signature", "max_skew")
 	}
+	if c.OPAConfig != "" {
+		return c.validateFleet()
+	}
 	if err := c.validatePrincipals(); err != nil {
 		return err
 	}
 	return c.validateModes()
+}
+
+// validateFleet checks a configuration whose principals come from an OPA bundle
+// (opa_config): it names none itself, and only the global modes can be checked now; the
+// principals, their modes and default_principal are checked against each bundle
+// (bundle.go).
+func (c *Config) validateFleet() error {
+	if strings.TrimSpace(c.OPAConfig) == "" {
+		return bad(-1, "opa_config must name an OPA configuration file, e.g. \"opa.yaml\"", "opa_config")
+	}
+	if len(c.Principals) > 0 {
+		return bad(0, "principals come from the OPA bundle when opa_config is set: move the [[principals]] entries into the bundle's source configuration (imsguard bundle build --config) or remove opa_config", "principals", "name")
+	}
+	for api, m := range c.Modes {
+		if m != ModeEnforce && m != ModeAudit {
+			return bad(-1, fmt.Sprintf("modes.%s = %q must be %q or %q", api, m, ModeEnforce, ModeAudit), "modes")
+		}
+	}
+	return nil
 }
 
 func (t *TimeoutsConfig) validate() error {

@@ -31,7 +31,9 @@ var allowedImports = map[string][]string{
 	"rego/decisionlog":       {},
 	"rego/generate":          {"actions", "policy", "rego/authz", "rego/lint", "rego/decisionlog"},
 	"rego/replay":            {"actions", "policy", "rego/authz", "rego/lint", "rego/report", "rego/decisionlog"},
-	"proxy":                  {"actions", "policy", "rego/authz", "rego/lint"},
+	"rego/fleet":             {},
+	"rego/fleet/fleettest":   {},
+	"proxy":                  {"actions", "policy", "rego/authz", "rego/lint", "rego/fleet"},
 	"proxy/stub":             {},
 	"proxy/demo":             {"actions", "proxy", "proxy/stub"},
 	"cmd/imsguard":           nil, // anything
