@@ -13,6 +13,7 @@ import (
 
 	"github.com/imsguard/imsguard/proxy"
 	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/fleet"
 	"github.com/imsguard/imsguard/rego/lint"
 )
 
@@ -121,7 +122,8 @@ func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 // on one line.
 func configError(err error) error {
 	code := 2
-	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, lint.ErrConfig) || isPolicyError(err) {
+	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, lint.ErrConfig) || isPolicyError(err) ||
+		errors.Is(err, proxy.ErrBundle) || errors.Is(err, fleet.ErrConfig) {
 		code = 1
 	}
 	return &exitError{code: code, err: oneLine(err)}

@@ -34,6 +34,7 @@ to check IAM policy documents and to enforce them in front of IMS.`,
 	root.AddCommand(newActionsCmd(g), newProxyCmd(g), newValidateCmd(g), newDemoCmd(g), newLintCmd(g), newExplainCmd(g), newDiffCmd(g))
 	root.AddCommand(newEvalCmd(g), newCompileCmd(g), newVersionCmd())
 	root.AddCommand(newGenerateCmd(g), newReplayCmd(g), newUnusedCmd(g))
+	root.AddCommand(newBundleCmd(g))
 	plainBoolFlags(root)
 	return root
 }

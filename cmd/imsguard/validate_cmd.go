@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imsguard/imsguard/proxy"
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 type validateOptions struct {
@@ -80,6 +81,9 @@ func writeValidation(w io.Writer, s *proxy.Snapshot) error {
 		fmt.Fprintf(tw, "image EP lookup\t%s**** (cached %s, at most %d in flight)\n", c.EPLookup.AccessKey[:min(4, len(c.EPLookup.AccessKey))], c.EPLookup.CacheTTL, c.EPLookup.MaxConcurrent)
 	case epScoped:
 		fmt.Fprintf(tw, "image EP lookup\toff: enterprise-project grants cannot allow single-image calls\n")
+	}
+	if c.OPAConfig != "" {
+		fmt.Fprintf(tw, "principals	from the OPA bundle %q, as %s configures it (validate does not download it; imsguard bundle inspect checks a bundle)\n", fleet.Name, c.OPAConfig)
 	}
 	for _, pc := range c.Principals {
 		p, _ := s.Principal(pc.Name)

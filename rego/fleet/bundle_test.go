@@ -1,20 +1,19 @@
 package fleet
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/rego/fleet/fleettest"
 )
 
 // testKeys returns an RSA and an EC key pair as PEM (private, public).
@@ -127,30 +126,10 @@ func TestDataDigest(t *testing.T) {
 	assert.Regexp(t, `^sha256:[0-9a-f]{16}$`, a)
 }
 
-// Tamper rewrites the files of a gzipped tar bundle with edit (name as in the tar).
+// Tamper is fleettest.Tamper for tests.
 func Tamper(t *testing.T, bundle []byte, edit func(name string, data []byte) []byte) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(bundle))
+	out, err := fleettest.Tamper(bundle, edit)
 	require.NoError(t, err)
-	tr := tar.NewReader(zr)
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	tw := tar.NewWriter(zw)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		data, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		data = edit(h.Name, data)
-		h.Size = int64(len(data))
-		require.NoError(t, tw.WriteHeader(h))
-		_, err = tw.Write(data)
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, zw.Close())
-	return out.Bytes()
+	return out
 }

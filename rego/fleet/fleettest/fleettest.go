@@ -8,6 +8,7 @@
 package fleettest
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -206,4 +207,46 @@ func BundleStatus(report map[string]any, name string) map[string]any {
 	bundles, _ := report["bundles"].(map[string]any)
 	b, _ := bundles[name].(map[string]any)
 	return b
+}
+
+// Tamper rewrites the files of a gzipped tar bundle with edit (name as in the tar,
+// e.g. "/data.json"), keeping everything else, a signature included: what an attacker
+// who can write to the bundle server but has no signing key can do.
+func Tamper(bundle []byte, edit func(name string, data []byte) []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(bundle))
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		data = edit(h.Name, data)
+		h.Size = int64(len(data))
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
