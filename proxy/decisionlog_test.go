@@ -150,3 +150,31 @@ func BenchmarkDecisionLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestDecisionLineTraceAndBundle: the trace context and the bundle revision are in the
+// line under OPA's event names.
+func TestDecisionLineTraceAndBundle(t *testing.T) {
+	var buf bytes.Buffer
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := &record{id: "00000000000000ff", generation: 2, revision: "r\"7", traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7",
+		start: start, method: "GET", path: "/v2/images", decision: "Allow", enforced: true, forwarded: true, status: 200, upStatus: 200}
+	newDecisionLog(&buf).write(rec, start)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", m["trace_id"])
+	assert.Equal(t, "00f067aa0ba902b7", m["span_id"])
+	assert.Equal(t, map[string]any{"imsguard": map[string]any{"revision": "r\"7"}}, m["bundles"])
+	in := rec.appendInput(nil)
+	res := rec.appendResult(nil)
+	var input, result map[string]any
+	require.NoError(t, json.Unmarshal(append(append([]byte{'{'}, in[1:]...), '}'), &input))
+	require.NoError(t, json.Unmarshal(append(append([]byte{'{'}, res[1:]...), '}'), &result))
+	for k, v := range input {
+		assert.Equal(t, m[k], v, k)
+		assert.NotContains(t, result, k, "a field is in the input or the result, not both")
+	}
+	for k, v := range result {
+		assert.Equal(t, m[k], v, k)
+	}
+	assert.Equal(t, len(m), len(input)+len(result)+3+2+3+3, "and time, level, msg; decision_id, generation; trace_id, span_id, bundles; upstream_ms, decision_ms, latency_ms")
+}

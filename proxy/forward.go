@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/imsguard/imsguard/actions"
 )
 
@@ -40,6 +42,8 @@ type forwarding struct {
 	client    *clientBody   // the body forwarded upstream, or nil without one
 	rec       *record
 	sent      time.Time
+	trace     *reqTrace  // the request's trace (tracing.go)
+	upSpan    trace.Span // the upstream span; its traceparent goes upstream when spans are exported
 }
 
 // bufferPool shares copy buffers between requests (httputil.BufferPool).
@@ -102,6 +106,7 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 			} else {
 				h["X-Forwarded-Proto"] = []string{"http"}
 			}
+			fw.trace.inject(fw.upSpan, h) // before signing: a signature made here covers it
 			fw.sent = time.Now()
 			if fw.sign != nil {
 				if err := fw.sign.sign(pr.Out, fw.params, fw.body, fw.sent); err != nil {

@@ -24,6 +24,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec, fw := &x.rec, &x.fw
 	*rec = record{id: newDecisionID(), generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
 	fw.rec = rec
+	fw.trace = srv.tracing.begin(r) // the caller's trace context, or a new one (tracing.go)
+	rec.traceID, rec.spanID = fw.trace.traceID, fw.trace.spanID
+	defer fw.trace.end(rec)
 	x.sw.ResponseWriter = w
 	x.bb = bodyBuffer{w: w, r: r, max: s.cat.MaxBody(), deadline: s.Config.Timeouts.Decision}
 	w.Header()[HeaderDecisionID] = []string{rec.id}
@@ -48,16 +51,19 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.forwarded, rec.wouldDeny = true, d != nil
 	sw := &x.sw
+	fw.upSpan = fw.trace.start("upstream")
 	defer func() {
 		// ReverseProxy aborts the handler (http.ErrAbortHandler) when the response cannot be
 		// copied to the client; the request is still logged and counted.
 		if p := recover(); p != nil {
+			fw.upSpan.End()
 			rec.status, rec.errMsg = sw.code(), "response to the client aborted"
 			srv.finish(rec)
 			panic(p)
 		}
 	}()
 	s.fwd.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), fwdKey{}, fw)))
+	fw.upSpan.End()
 	if rec.status == 0 {
 		rec.status = sw.code()
 	}
@@ -99,7 +105,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 
 	// The request target is parsed once: the canonical path and the decoded query are what
 	// is authorized, signed and forwarded.
+	sp := fw.trace.start("route")
 	res := s.cat.Route(r.Method, r.RequestURI)
+	sp.End()
 	rec.path = res.Path
 	switch {
 	case res.Reason == actions.ReasonInvalidQuery:
@@ -122,7 +130,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	// refused once it returns. Policy evaluation always terminates; a client that goes away
 	// cancels through the request context.
 	ctx := r.Context()
+	sp = fw.trace.start("identify")
 	id, d := identify(ctx, r, s, &res, bb.get, now)
+	sp.End()
 	if id != nil {
 		rec.auth, rec.accessKey, rec.project = id.auth, id.accessKey, id.project
 		if id.principal != nil {
@@ -166,7 +176,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	if res.Query != "" {
 		in.URL += "?" + res.Query
 	}
+	sp = fw.trace.start("decide")
 	dec, facts, d, err := decideInScope(ctx, s, id.principal, &res, in, bb)
+	sp.End()
 	rec.enterpriseProjects = facts
 	if d != nil {
 		return d

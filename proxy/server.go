@@ -37,6 +37,9 @@ type Options struct {
 	Debounce time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Tracing traces requests (NewTracing); nil assigns trace ids (the caller's
+	// traceparent, or new ones) for the decision log but records no span.
+	Tracing *Tracing
 	// InstanceID names this proxy to an OPA control plane (labels.id of decision-log
 	// events and status reports, with opa_config); empty: the host name.
 	InstanceID string
@@ -53,6 +56,7 @@ type Server struct {
 	now       func() time.Time
 	clock     secondClock
 	opts      Options
+	tracing   *Tracing
 
 	current  atomic.Pointer[Snapshot]
 	gen      atomic.Uint64
@@ -80,7 +84,7 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Loader == nil {
 		return nil, errors.New("proxy: no loader")
 	}
-	srv := &Server{loader: opts.Loader, log: opts.Log, metrics: newMetrics(), now: opts.Now, opts: opts}
+	srv := &Server{loader: opts.Loader, log: opts.Log, metrics: newMetrics(), now: opts.Now, opts: opts, tracing: opts.Tracing}
 	if srv.log == nil {
 		srv.log = slog.New(slog.DiscardHandler)
 	}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +41,13 @@ only read images. See docs/proxy.md for the configuration file.
 Decision lines (JSON) go to standard output unless decision_log names a file; operational
 messages go to standard error. The configuration and policy files are reloaded when they
 change; SIGHUP reloads them if they changed and reopens the decision log file (log
-rotation); SIGINT/SIGTERM drain in-flight requests and stop.`,
+rotation); SIGINT/SIGTERM drain in-flight requests and stop.
+
+With opa_config in the configuration, principals and policies come from an OPA bundle and
+decisions also go to OPA's decision_logs plugin (docs/fleet.md). Requests are traced with
+OpenTelemetry: an incoming traceparent is honoured and the trace id is in every decision
+line; spans are exported over OTLP when the OTEL_* environment variables ask for it
+(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER=otlp), not otherwise.`,
 		Args: exactArgs(0, "no arguments (use --config)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level, err := parseLevel(o.logLevel)
@@ -52,11 +59,26 @@ rotation); SIGINT/SIGTERM drain in-flight requests and stop.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			tracing, err := proxy.NewTracing(cmd.Context(), nil)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if tracing.Exporting() {
+				log.Info("exporting traces over OTLP", "endpoint", tracing.Endpoint)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 5*time.Second)
+				defer cancel()
+				if err := tracing.Shutdown(ctx); err != nil {
+					log.Warn("exporting the last spans failed", "error", err)
+				}
+			}()
 			srv, err := proxy.NewServer(cmd.Context(), proxy.Options{
-				Loader: loader,
-				Log:    log,
-				Stdout: cmd.OutOrStdout(),
-				Watch:  !o.noWatch && o.config != "",
+				Loader:  loader,
+				Log:     log,
+				Stdout:  cmd.OutOrStdout(),
+				Watch:   !o.noWatch && o.config != "",
+				Tracing: tracing,
 			})
 			if err != nil {
 				return configError(err)

@@ -1,8 +1,9 @@
 // Package stub provides small in-process stand-ins for the Image Management Service and for
-// IAM's Keystone v3 token API. The demo command and the tests put the proxy in front of
-// them; they record what reaches them so a test can check that allowed calls arrive
-// unchanged and denied calls never arrive. They are not IMS or IAM: they answer the
-// documented paths with plausible JSON and nothing more. Safe for concurrent use.
+// IAM's Keystone v3 token API, and an OTLP trace receiver. The demo command and the tests
+// put the proxy in front of them; they record what reaches them so a test can check that
+// allowed calls arrive unchanged and denied calls never arrive. They are not IMS or IAM:
+// they answer the documented paths with plausible JSON and nothing more. Safe for
+// concurrent use.
 package stub
 
 import (
