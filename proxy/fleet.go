@@ -113,12 +113,21 @@ func (srv *Server) startFleet(ctx context.Context, s *Snapshot) error {
 	return nil
 }
 
-// stopFleet stops the plugins, giving the decision_logs plugin until ctx ends to upload
-// what it buffered.
-func (srv *Server) stopFleet(ctx context.Context) {
-	if a := srv.agent.Load(); a != nil {
-		a.Stop(ctx)
+// fleetStopMax bounds how long the decision_logs plugin may try to upload what it buffered
+// at shutdown: OPA retries until its deadline, and a collector that is down must not hold a
+// stopping proxy (the local decision log has every line).
+const fleetStopMax = 5 * time.Second
+
+// stopFleet stops the plugins, giving the decision_logs plugin up to min(budget,
+// fleetStopMax) to upload what it buffered.
+func (srv *Server) stopFleet(ctx context.Context, budget time.Duration) {
+	a := srv.agent.Load()
+	if a == nil {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(budget, fleetStopMax))
+	defer cancel()
+	a.Stop(ctx)
 }
 
 // activateBundle is the agent's ActivateFunc: it builds a snapshot from the bundle and the

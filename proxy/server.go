@@ -331,7 +331,7 @@ func (srv *Server) Run(ctx context.Context) error {
 	if ms != nil {
 		_ = ms.Shutdown(sctx)
 	}
-	srv.stopFleet(sctx) // after the last request: its decision event is uploaded
+	srv.stopFleet(ctx, t.Shutdown) // after the last request: its decision event is uploaded
 	if cur := srv.current.Load(); cur != nil {
 		cur.fwd.close()
 		if cur.tokens != nil {
