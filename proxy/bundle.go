@@ -227,8 +227,14 @@ func BundleData(configPath string, catalog []byte) ([]byte, error) {
 		}
 		d.Principals = append(d.Principals, raw)
 	}
+	read := map[string]bool{}
 	for _, p := range policyPaths(cfg) {
-		files, err := src.loadPolicies(src.resolve(p))
+		r := src.resolve(p)
+		if read[r] {
+			continue // a file many principals attach is read once
+		}
+		read[r] = true
+		files, err := src.loadPolicies(r)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", src.name(), err)
 		}

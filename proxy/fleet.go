@@ -130,6 +130,20 @@ func (srv *Server) stopFleet(ctx context.Context, budget time.Duration) {
 	a.Stop(ctx)
 }
 
+// triggerBundle asks the bundle server for a new revision now (SIGHUP), in the
+// background; the outcome is logged and counted as any attempt's.
+func (srv *Server) triggerBundle(ctx context.Context) {
+	a := srv.agent.Load()
+	if a == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = a.Trigger(ctx)
+	}()
+}
+
 // activateBundle is the agent's ActivateFunc: it builds a snapshot from the bundle and the
 // configuration in use, and installs it once OPA committed the bundle. It holds reloadMu
 // from the build to the install, so a file reload never interleaves.

@@ -286,3 +286,18 @@ projects = ["ae-ad-1_dev"]
 	_, err = BundleData(filepath.Join(dir, "outside/imsguard.toml"), nil)
 	assert.ErrorContains(t, err, "outside the configuration's folder")
 }
+
+// TestFleetHangupTriggersDownload: with trigger: manual nothing is downloaded until
+// SIGHUP (Hangup) asks for it.
+func TestFleetHangupTriggersDownload(t *testing.T) {
+	cp := fleettest.New()
+	defer cp.Close()
+	fe := &fleetEnv{cp: cp, src: t.TempDir()}
+	fe.env = newEnv(t, fleetConfig, map[string]string{"opa.yaml": "services:\n  cp:\n    url: " + cp.URL +
+		"\nbundles:\n  imsguard:\n    service: cp\n    resource: " + fleetBundlePath + "\n    trigger: manual\n"})
+	cp.SetBundle(fleetBundlePath, fe.bundle(t, "r1", basePrincipals, standardPolicies))
+	time.Sleep(300 * time.Millisecond)
+	assert.True(t, fe.srv.Snapshot().pending, "manual trigger: nothing downloaded yet")
+	require.NoError(t, fe.srv.Hangup(context.Background()))
+	fe.serving(t, "r1")
+}

@@ -31,12 +31,14 @@ func (srv *Server) Reload(ctx context.Context) error {
 // configuration, policy, CA or certificate files changed (their digest differs from the set
 // in use); unchanged files keep the generation in use and log that they did. Then it
 // reopens the decision log file (ReopenDecisionLog), whether or not the reload succeeded.
-// Errors are handled as by Reload and ReopenDecisionLog and returned joined.
+// With opa_config, it also asks the bundle server for a new revision now, in the
+// background. Errors are handled as by Reload and ReopenDecisionLog and returned joined.
 func (srv *Server) Hangup(ctx context.Context) error {
 	installed, err := srv.reload(ctx, true)
 	if err == nil && !installed {
 		srv.log.Info("configuration and policy files unchanged; nothing reloaded", "generation", srv.current.Load().Generation)
 	}
+	srv.triggerBundle(ctx)
 	return errors.Join(err, srv.ReopenDecisionLog())
 }
 

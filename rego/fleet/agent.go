@@ -255,3 +255,15 @@ func (a *Agent) Stop(ctx context.Context) {
 
 // logsPlugin returns the decision_logs plugin, nil when the configuration has none.
 func (a *Agent) logsPlugin() *logs.Plugin { return logs.Lookup(a.manager) }
+
+// Trigger asks the bundle plugin to download the bundles now (also in manual trigger
+// mode) and returns when the attempt is over, activated or not; a failure is handled and
+// reported as any attempt's. It returns an error only when there is no bundle plugin.
+func (a *Agent) Trigger(ctx context.Context) error {
+	bp := bundle.Lookup(a.manager)
+	if bp == nil {
+		return errors.New("no bundle plugin is configured")
+	}
+	_ = bp.Trigger(ctx) // failures are in the bundle status, logged and counted
+	return nil
+}
