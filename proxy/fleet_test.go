@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imsguard/imsguard/rego/decisionlog"
 	"github.com/imsguard/imsguard/rego/fleet"
 	"github.com/imsguard/imsguard/rego/fleet/fleettest"
 )
@@ -153,6 +154,34 @@ func TestFleetActivation(t *testing.T) {
 	assert.Equal(t, "GET", input["method"])
 	assert.Equal(t, "Allow", result["decision"])
 	assert.Contains(t, ev["metrics"], "timer_imsguard_decision_ns")
+
+	// What a collector stores reads back as the local log does (generate, replay, unused).
+	dir := t.TempDir()
+	var events bytes.Buffer
+	for _, e := range fe.cp.Events() {
+		b, err := json.Marshal(e)
+		require.NoError(t, err)
+		events.Write(append(b, '\n'))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "events.jsonl"), events.Bytes(), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "local.jsonl"), []byte(fe.log.String()), 0o600))
+	shipped, _, err := decisionlog.ReadAll([]string{filepath.Join(dir, "events.jsonl")}, nil, decisionlog.Filter{})
+	require.NoError(t, err)
+	local, _, err := decisionlog.ReadAll([]string{filepath.Join(dir, "local.jsonl")}, nil, decisionlog.Filter{})
+	require.NoError(t, err)
+	byID := map[string]decisionlog.Entry{}
+	for _, e := range local {
+		e.File, e.Line, e.Generation = "", 0, 0
+		byID[e.DecisionID] = e
+	}
+	require.NotEmpty(t, shipped)
+	for _, e := range shipped {
+		e.File, e.Line = "", 0
+		want := byID[e.DecisionID]
+		assert.True(t, want.Time.Sub(e.Time).Abs() < time.Millisecond, "timestamp")
+		e.Time = want.Time
+		assert.Equal(t, want, e, "the event of %s reads as its local line", e.DecisionID)
+	}
 
 	// A revision with a lint error (a duplicate key: only the raw text shows it) is
 	// refused; r1 keeps serving; OPA's status says why, with the position.

@@ -5,6 +5,9 @@
 // `.1` and `.2.gz` both work) or standard input, keeps the decision lines of the
 // principals and window asked for, and skips everything else: operational lines, a line
 // torn by a crash, a line read twice from overlapping rotations (same decision_id).
+// The OPA decision-log events a proxy with opa_config ships (path "imsguard/decision"),
+// stored one per line by a collector, read as the lines they came from: their input and
+// result hold the line's fields under the same names.
 //
 // It reads only what the proxy writes; nothing secret is in a decision line, so nothing
 // secret is read. Entries say what the proxy decided (Decision, Enforced, Forwarded),

@@ -160,7 +160,7 @@ func (st *Stats) line(path string, n int, b []byte, f Filter, fn func(*Entry) er
 		st.malformed(path, n)
 		return nil
 	}
-	if e.Msg != "decision" || e.DecisionID == "" {
+	if e.Msg != "decision" && !fromEvent(b, &e) || e.DecisionID == "" {
 		return nil
 	}
 	st.Decisions++
@@ -183,6 +183,31 @@ func (st *Stats) line(path string, n int, b []byte, f Filter, fn func(*Entry) er
 		st.Last = e.Time
 	}
 	return fn(&e)
+}
+
+// EventPath is the path of the proxy's decisions in OPA decision-log events.
+const EventPath = "imsguard/decision"
+
+// fromEvent fills e from an OPA decision-log event the proxy shipped (opa_config): its
+// input and result hold the decision line's fields under the same names, its timestamp is
+// the line's time. It reports false for any other line.
+func fromEvent(b []byte, e *Entry) bool {
+	var ev struct {
+		DecisionID string          `json:"decision_id"`
+		Path       string          `json:"path"`
+		Timestamp  time.Time       `json:"timestamp"`
+		Input      json.RawMessage `json:"input"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if json.Unmarshal(b, &ev) != nil || ev.Path != EventPath || len(ev.Input) == 0 || len(ev.Result) == 0 {
+		return false
+	}
+	*e = Entry{}
+	if json.Unmarshal(ev.Input, e) != nil || json.Unmarshal(ev.Result, e) != nil {
+		return false
+	}
+	e.Msg, e.DecisionID, e.Time = "decision", ev.DecisionID, ev.Timestamp
+	return true
 }
 
 // ReadAll reads like Read and returns the entries kept.

@@ -116,3 +116,26 @@ func TestEntryFields(t *testing.T) {
 	e.UpstreamStatus = 404
 	assert.False(t, e.Accepted())
 }
+
+// TestReadOPAEvents: the OPA events a proxy with opa_config ships, stored one per line,
+// read as the decision lines they came from; other events are skipped.
+func TestReadOPAEvents(t *testing.T) {
+	dir := t.TempDir()
+	ev := `{"labels":{"id":"sidecar-1"},"decision_id":"ev1","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","bundles":{"imsguard":{"revision":"r4"}},` +
+		`"path":"imsguard/decision","input":{"principal":"builder","auth":"aksk","access_key":"DEMO****","source_ip":"10.0.0.7","project":"ae-ad-1",` +
+		`"method":"GET","path":"/v2/cloudimages","api":"list_cloudimages","actions":["ims:images:list"]},"result":{"decision":"Allow",` +
+		`"matched":["ims:images:list=p.json#0:Allow"],"enforced":true,"forwarded":true,"status":200,"upstream_status":200},` +
+		`"timestamp":"2026-11-27T01:00:00Z","metrics":{"timer_server_handler_ns":600000}}`
+	other := `{"decision_id":"x","path":"system/main","input":{},"result":true,"timestamp":"2026-11-27T01:00:00Z"}`
+	p := filepath.Join(dir, "events.jsonl")
+	require.NoError(t, os.WriteFile(p, []byte(ev+"\n"+other+"\n"+line("a1", "builder", "2026-11-27T01:00:00Z", "")), 0o600))
+	entries, st, err := ReadAll([]string{p}, nil, Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Decisions)
+	require.Len(t, entries, 2)
+	fromEvent, fromLine := entries[0], entries[1]
+	assert.Equal(t, "ev1", fromEvent.DecisionID)
+	fromLine.DecisionID, fromLine.Line = fromEvent.DecisionID, fromEvent.Line
+	fromLine.Generation = 0 // the proxy's local generation counter is not shipped
+	assert.Equal(t, fromLine, fromEvent, "an event reads as the line it came from")
+}
