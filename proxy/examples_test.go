@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 // The example configurations under testdata/proxy (and the Kubernetes manifest that embeds
@@ -98,4 +100,32 @@ func TestKubernetesManifestMatchesExample(t *testing.T) {
 	}
 	assert.Contains(t, string(manifest), `args: ["proxy", "--config", "/etc/imsguard/imsguard.toml"]`)
 	assert.Contains(t, string(manifest), "path: policies/image-builder.json")
+}
+
+// TestFleetExample: the fleet sidecar's files load (a pending snapshot: the principals come
+// from the bundle) and are what the Kubernetes manifest mounts.
+func TestFleetExample(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "../testdata/proxy", dir)
+	require.NoError(t, os.Rename(filepath.Join(dir, "fleet-opa.yaml"), filepath.Join(dir, "opa.yaml")))
+	l := &Loader{ConfigPath: filepath.Join(dir, "fleet-sidecar.toml"), Catalog: testCatalog(t), LookupEnv: exampleEnv}
+	s, err := l.Load(context.Background())
+	require.NoError(t, err)
+	assert.True(t, s.pending)
+	warns, err := fleet.CheckConfig("opa.yaml", s.in.opa)
+	require.NoError(t, err)
+	assert.Empty(t, warns, "the bundle is signature-checked")
+
+	manifest, err := os.ReadFile("../deploy/kubernetes/imsguard-fleet-sidecar.yaml")
+	require.NoError(t, err)
+	for key, file := range map[string]string{
+		"imsguard.toml": "../testdata/proxy/fleet-sidecar.toml",
+		"opa.yaml":      "../testdata/proxy/fleet-opa.yaml",
+	} {
+		want, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), yamlBlock(t, string(manifest), key), "ConfigMap key %s must equal %s", key, file)
+	}
+	assert.Contains(t, string(manifest), "mountPath: /var/lib/imsguard/opa")
+	assert.Contains(t, string(manifest), "path: control-plane-token")
 }

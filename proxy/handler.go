@@ -24,7 +24,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec, fw := &x.rec, &x.fw
 	*rec = record{id: newDecisionID(), generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
 	fw.rec = rec
-	fw.trace = srv.tracing.begin(r) // the caller's trace context, or a new one (tracing.go)
+	fw.trace = &x.trace
+	srv.tracing.begin(r, fw.trace) // the caller's trace context, or a new one (tracing.go)
 	rec.traceID, rec.spanID = fw.trace.traceID, fw.trace.spanID
 	defer fw.trace.end(rec)
 	x.sw.ResponseWriter = w
@@ -73,10 +74,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // exchange is the state of one request: what is logged, what Rewrite needs, the status
 // seen, the body read for the decision.
 type exchange struct {
-	rec record
-	fw  forwarding
-	sw  statusWriter
-	bb  bodyBuffer
+	rec   record
+	fw    forwarding
+	sw    statusWriter
+	bb    bodyBuffer
+	trace reqTrace
 }
 
 // finish logs and counts a request.

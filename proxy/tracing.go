@@ -129,11 +129,11 @@ type reqTrace struct {
 // noopSpan is what stages get when spans are not recorded.
 var noopSpan = trace.SpanFromContext(context.Background())
 
-// begin starts the trace of r: the caller's trace context when it sent a valid
-// traceparent, else a new trace. ctx is r's context.
-func (t *Tracing) begin(r *http.Request) *reqTrace {
+// begin starts the trace of r in rt (part of the request's state, so no allocation): the
+// caller's trace context when it sent a valid traceparent, else a new trace.
+func (t *Tracing) begin(r *http.Request, rt *reqTrace) {
 	ctx := r.Context()
-	rt := &reqTrace{ctx: ctx, server: noopSpan}
+	*rt = reqTrace{ctx: ctx, server: noopSpan}
 	if r.Header.Get("Traceparent") != "" {
 		ctx = propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		rt.signed = signsHeader(r.Header.Get("Authorization"), "traceparent")
@@ -144,7 +144,7 @@ func (t *Tracing) begin(r *http.Request) *reqTrace {
 		rt.ctx, rt.tracer = ctx, t.tracer
 		sc := rt.server.SpanContext()
 		rt.traceID, rt.spanID = sc.TraceID().String(), sc.SpanID().String()
-		return rt
+		return
 	}
 	if parent := trace.SpanContextFromContext(ctx); parent.IsValid() {
 		rt.traceID = parent.TraceID().String()
@@ -152,7 +152,6 @@ func (t *Tracing) begin(r *http.Request) *reqTrace {
 		rt.traceID = randomHex(rand.Uint64(), rand.Uint64())
 	}
 	rt.spanID = randomHex(rand.Uint64())
-	return rt
 }
 
 // start starts a child span of the request (a no-op span when not exporting).
