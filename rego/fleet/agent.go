@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,9 +205,22 @@ func (a *Agent) listen() {
 }
 
 // runtimeInfo is what OPA's opa.runtime() returns to a discovery bundle's policy: the
-// configuration and OPA's version, but not the environment (it holds secret keys).
-func runtimeInfo(cfg []byte) (*ast.Term, error) {
-	t, err := info.NewWithOptions(info.Options{Config: cfg})
+// configuration without service credentials and private keys (OPA's ActiveConfig), and
+// OPA's version — but not the environment, which holds the sidecar's secret keys.
+func runtimeInfo(raw []byte) (*ast.Term, error) {
+	cfg, err := config.ParseConfig(raw, "info")
+	if err != nil {
+		return nil, err
+	}
+	active, err := cfg.ActiveConfig()
+	if err != nil {
+		return nil, err
+	}
+	redacted, err := json.Marshal(active)
+	if err != nil {
+		return nil, err
+	}
+	t, err := info.NewWithOptions(info.Options{Config: redacted})
 	if err != nil {
 		return nil, err
 	}

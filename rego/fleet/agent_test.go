@@ -212,3 +212,26 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimeInfoHoldsNoSecrets: what a discovery bundle's policy can read with
+// opa.runtime() has neither the environment (the sidecar's secret keys) nor the
+// configuration's credentials and private keys.
+func TestRuntimeInfoHoldsNoSecrets(t *testing.T) {
+	t.Setenv("IMSGUARD_SK", "QZXENVSECRETQZX")
+	term, err := runtimeInfo([]byte(`services:
+  cp:
+    url: https://cp.example.com
+    credentials: {bearer: {token: QZXBEARERQZX}}
+keys:
+  signer: {private_key: QZXPRIVATEQZX, algorithm: HS256}
+labels: {cluster: prod}
+bundles: {imsguard: {service: cp, resource: b.tar.gz}}
+`))
+	require.NoError(t, err)
+	text := term.String()
+	for _, secret := range []string{"QZXENVSECRETQZX", "QZXBEARERQZX", "QZXPRIVATEQZX"} {
+		assert.NotContains(t, text, secret)
+	}
+	assert.Contains(t, text, `"cluster": "prod"`)
+	assert.Contains(t, text, "https://cp.example.com")
+}
