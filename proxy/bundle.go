@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/imsguard/imsguard/actions"
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/authz"
 	"github.com/imsguard/imsguard/rego/fleet"
 )
 
@@ -251,3 +253,65 @@ func BundleData(configPath string, catalog []byte) ([]byte, error) {
 
 // filepath2slash turns an OS path into a slash path for the absolute-path check.
 func filepath2slash(p string) string { return strings.ReplaceAll(p, "\\", "/") }
+
+// CheckBundle checks an imsguard bundle as the proxy does before activating it — decoded,
+// validated, linted (with the [lint] table of ConfigPath when set, the defaults
+// otherwise), compiled — without reading secrets or certificates, and returns what it
+// holds. An error means the proxy would refuse the bundle.
+func (l *Loader) CheckBundle(ctx context.Context, b *fleet.Bundle) (*BundleContents, error) {
+	cfg := Defaults()
+	var cfgData []byte
+	name := "the default [lint] settings"
+	if l.ConfigPath != "" {
+		src, err := newFileSource(l.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		if cfgData, err = src.readConfig(); err != nil {
+			return nil, err
+		}
+		name = src.name()
+		c, err := ParseConfig(src.name(), cfgData)
+		if err != nil {
+			return nil, err
+		}
+		cfg = *c
+	}
+	bc, err := decodeBundle(b, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	cat, linters := l.Catalog, l.linters()
+	if bc.catalog != nil {
+		cat, linters = bc.catalog, NewLinters(bc.catalog)
+	}
+	lint := l.Linter
+	if lint == nil {
+		if lint, err = linters.ForConfig(ctx, name, cfgData); err != nil {
+			return nil, err
+		}
+	}
+	where := fmt.Sprintf("bundle revision %q", bc.Revision)
+	var files []*policy.File
+	for _, pc := range bc.Principals {
+		for _, p := range principalPaths(pc) {
+			files = append(files, bc.byRef[bc.resolve(p)]...)
+		}
+	}
+	if err := lint(dedupFiles(files)); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	opts := authz.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: -1}
+	compile := NewEngine
+	if l.Runtime != nil {
+		compile = func(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
+			return l.Runtime.New(ctx, cat, atts, opts)
+		}
+	}
+	for _, pc := range bc.Principals {
+		if _, err := compile(ctx, cat, attachments(bc, pc, bc.byRef), opts); err != nil {
+			return nil, fmt.Errorf("%s: principal %q: %w", where, pc.Name, err)
+		}
+	}
+	return bc, nil
+}
