@@ -247,10 +247,6 @@ func (a *Agent) SetState(ok bool, message string) {
 	a.manager.UpdatePluginStatus("imsguard", st)
 }
 
-// Labels are the labels of decision-log events and status reports (the configuration's,
-// with id and version).
-func (a *Agent) Labels() map[string]string { return a.manager.Labels() }
-
 // Stop stops shipping decision events (handing those queued to the decision_logs plugin
 // first) and stops the plugins; with a deadline on ctx, the decision_logs plugin uploads
 // what it buffered before it stops. Stop is idempotent.
