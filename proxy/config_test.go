@@ -70,6 +70,20 @@ func TestParseConfigErrors(t *testing.T) {
 		{"second attachment located", minimalConfig + "[[principals.attachments]]\npolicy = \"x.json\"\nscope = \"global\"\n[[principals.attachments]]\npolicy = \"y.json\"\nscope = \"galactic\"\n", 10, "principals.attachments.scope", "galactic"},
 		{"half server tls", minimalConfig + "[server_tls]\ncert_file = \"c.pem\"\n", 6, "server_tls.cert_file", "together"},
 		{"negative timeout", minimalConfig + "[timeouts]\nread = \"-1s\"\n", 6, "timeouts.read", "negative"},
+		{"bare integer duration", minimalConfig + "[timeouts]\ndecision = 5\n", 6, "timeouts.decision", `a bare 5 would be read as 5 nanoseconds; write decision = "5s"`},
+		{"bare integer skew", minimalConfig + "[signature]\nmax_skew = 900\n", 6, "signature.max_skew", `write max_skew = "900s"`},
+		{"bare zero duration", minimalConfig + "[iam]\nnegative_cache_ttl = 0\n", 6, "iam.negative_cache_ttl", `write negative_cache_ttl = "0s"`},
+		{"float duration", minimalConfig + "[timeouts]\ndecision = 1.5\n", 6, "timeouts.decision", `a duration is a string with a unit`},
+		{"bad duration names the key", minimalConfig + "[timeouts]\nidle = \"5 seconds\"\n", 6, "timeouts.idle", `"10s"`},
+		{"skew out of range", minimalConfig + "[signature]\nmax_skew = \"2h\"\n", 6, "signature.max_skew", "2h is out of range: must be between 1s and 1h"},
+		{"nanosecond decision", minimalConfig + "[timeouts]\ndecision = \"5ns\"\n", 6, "timeouts.decision", "between 10ms and 5m"},
+		{"syntax error with column", "upstream = \"https://x\"\ndefault_principal = \"w\n", 2, "", "config c.toml:2:23: TOML syntax error: strings cannot contain newlines"},
+		{"syntax error column in code points", "upstream = \"https://x\"\nproject = \"é\" x\n", 2, "", "config c.toml:2:14: TOML syntax error"}, // the é counts once,
+		{"unknown table did you mean", minimalConfig + "[timeout]\ndecision = \"5s\"\n", 5, "timeout", `did you mean "timeouts"?`},
+		{"unknown key did you mean", minimalConfig + "[iam]\ntimout = \"5s\"\n", 6, "iam.timout", `did you mean "timeout"?`},
+		{"key of another table", "cache_ttl = \"1s\"\n" + minimalConfig, 1, "cache_ttl", "cache_ttl is a key of [enterprise_project_lookup]"},
+		{"port out of range", "listen = \"127.0.0.1:70000\"\n" + minimalConfig, 1, "listen", "from 0 to 65535"},
+		{"metrics on the proxy's address", "listen = \"0.0.0.0:8443\"\n" + minimalConfig + "[metrics]\nlisten = \"127.0.0.1:8443\"\n", 7, "metrics.listen", "also the address of listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +98,7 @@ func TestParseConfigErrors(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), tc.msg)
 			assert.True(t, strings.HasPrefix(err.Error(), "config c.toml"), err.Error())
+			assert.Equal(t, strings.Contains(tc.name, "syntax"), errors.Is(err, ErrTOMLSyntax), "only a syntax error is a TOML syntax error: %v", err)
 			if tc.line > 0 {
 				assert.Contains(t, err.Error(), "c.toml:")
 			}
@@ -211,3 +226,4 @@ func TestSyntaxLinter(t *testing.T) {
 	empty := policy.Parse("empty.json", []byte(`{"roles":[]}`))
 	assert.ErrorContains(t, SyntaxLinter([]*policy.File{empty}), "no policy document")
 }
+
