@@ -82,8 +82,9 @@ type ServerTLSConfig struct {
 
 // MetricsConfig is the [metrics] table.
 type MetricsConfig struct {
-	// Listen is the address of /metrics, /healthz and /readyz (default 127.0.0.1:9090);
-	// empty disables the listener.
+	// Listen is the address of /metrics, /healthz and /readyz (default 127.0.0.1:8444,
+	// beside the proxy's 8443 and outside 9090-9999, where Prometheus, its Alertmanager and
+	// Pushgateway and the registered exporters listen); empty disables the listener.
 	Listen string `toml:"listen"`
 }
 
@@ -186,7 +187,7 @@ func Defaults() Config {
 		Project:     "ae-ad-1",
 		MaxBody:     actions.DefaultMaxBody,
 		DecisionLog: "-",
-		Metrics:     MetricsConfig{Listen: "127.0.0.1:9090"},
+		Metrics:     MetricsConfig{Listen: "127.0.0.1:8444"},
 		Timeouts: TimeoutsConfig{
 			ReadHeader:             10 * time.Second,
 			Idle:                   120 * time.Second,

@@ -31,7 +31,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	assert.Equal(t, "ae-ad-1", cfg.Project)
 	assert.Equal(t, actions.DefaultMaxBody, cfg.MaxBody)
 	assert.Equal(t, "-", cfg.DecisionLog)
-	assert.Equal(t, "127.0.0.1:9090", cfg.Metrics.Listen)
+	assert.Equal(t, "127.0.0.1:8444", cfg.Metrics.Listen, "beside 8443; Prometheus and its exporters hold 9090-9999")
 	assert.Equal(t, 10*time.Second, cfg.Timeouts.ReadHeader)
 	assert.Equal(t, time.Duration(0), cfg.Timeouts.Read, "no whole-request limit: uploads are long")
 	assert.Equal(t, 15*time.Minute, cfg.Signature.MaxSkew)
@@ -227,3 +227,35 @@ func TestSyntaxLinter(t *testing.T) {
 	assert.ErrorContains(t, SyntaxLinter([]*policy.File{empty}), "no policy document")
 }
 
+// TestPreflightLeavesNothing: validate's host checks create no decision log file and hold
+// no port afterwards.
+func TestPreflightLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "logs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.json"), []byte(readOnlyPolicy), 0o600))
+	cfg := filepath.Join(dir, "imsguard.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`listen = "127.0.0.1:0"
+upstream = "http://127.0.0.1:1"
+decision_log = "logs/decisions.jsonl"
+[metrics]
+listen = "127.0.0.1:0"
+[[principals]]
+name = "p"
+policies = ["p.json"]
+`), 0o600))
+	s, err := (&Loader{ConfigPath: cfg, Catalog: testCatalog(t)}).Load(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, Preflight(s, PreflightOptions{}))
+	entries, err := os.ReadDir(filepath.Join(dir, "logs"))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no decision log file created, no probe file left")
+
+	require.NoError(t, os.Chmod(filepath.Join(dir, "logs"), 0o500))
+	defer os.Chmod(filepath.Join(dir, "logs"), 0o755)
+	if os.Geteuid() != 0 { // root writes anywhere
+		err = Preflight(s, PreflightOptions{})
+		require.ErrorContains(t, err, "decision_log")
+		assert.NotContains(t, err.Error(), ".imsguard-validate-", "the probe file is not named")
+	}
+	assert.NoError(t, Preflight(s, PreflightOptions{SkipHost: true}))
+}
