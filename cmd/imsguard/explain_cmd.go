@@ -31,12 +31,12 @@ type explainOptions struct {
 
 func (o *explainOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json, html (the permission map page) or markdown (the map for a pull-request comment)")
-	f.StringVar(&o.project, "project", "ae-ad-1", "project the requests are scoped to (with --config: the configuration's project)")
-	f.StringVar(&o.enterpriseProject, "enterprise-project", "", "grant the policies on this enterprise project (default: on all projects)")
+	f.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json, html (the permission map: one self-contained page) or markdown (the map as tables for a pull-request comment)")
+	f.StringVar(&o.project, "project", "ae-ad-1", "`PROJECT` the requests are scoped to (with --config: the configuration's project)")
+	f.StringVar(&o.enterpriseProject, "enterprise-project", "", "grant the POLICY documents on enterprise project `EP` (default: on all projects); requests name it")
 	f.BoolVar(&o.lenient, "lenient", false, "evaluate documents IAM would reject (fail-safe) instead of refusing them")
-	f.StringVar(&o.config, "config", "", "explain each principal of this proxy configuration (imsguard.toml) instead of POLICY arguments")
-	f.StringVarP(&o.output, "output", "o", "", "write the output to FILE instead of standard output (written whole, once complete)")
+	f.StringVar(&o.config, "config", "", "explain each principal of the proxy configuration `FILE` (its policies in their scopes) instead of POLICY arguments")
+	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output (written whole, once complete)")
 }
 
 func (o *explainOptions) explainOpts() explain.Options {
@@ -49,7 +49,7 @@ func (o *explainOptions) mapFormat() bool { return o.format == "html" || o.forma
 func newExplainCmd(g *globalOptions) *cobra.Command {
 	o := &explainOptions{}
 	cmd := &cobra.Command{
-		Use:   "explain [flags] POLICY... | explain --config FILE [flags]",
+		Use:   "explain [flags] (POLICY... | --config FILE)",
 		Short: "Show what a set of policies grants on every IMS API",
 		Long: `Attach the given policies together (files, folders of *.json, or - for stdin) and show,
 for every one of the IMS APIs, whether it is Allowed, Denied or Conditional (the answer

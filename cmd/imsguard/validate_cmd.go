@@ -51,7 +51,7 @@ address cannot be bound).`,
 			return writeValidation(cmd.OutOrStdout(), s)
 		},
 	}
-	cmd.Flags().StringVar(&o.config, "config", "", "configuration file (TOML); default: the embedded configuration")
+	cmd.Flags().StringVar(&o.config, "config", "", "configuration `FILE` (TOML); default: the embedded configuration")
 	cmd.Flags().BoolVar(&o.skipHostCheck, "skip-host-checks", false, "do not open the decision log or bind the listen addresses")
 	return cmd
 }
