@@ -29,8 +29,12 @@ func benchAttachments(b testing.TB, conditional bool) []Attachment {
 				effect = "Deny"
 			}
 			cond := ""
-			if conditional && s%2 == 0 {
+			switch {
+			case conditional && s%2 == 0:
 				cond = `,"Condition":{"StringEquals":{"g:UserName":["alice","bob"]},"IpAddress":{"g:SourceIp":["10.0.0.0/8"]}}`
+			case conditional && s%4 == 1:
+				// A time window and a network: what least-privilege grants look like.
+				cond = `,"Condition":{"DateGreaterThan":{"g:CurrentTime":["2026-01-01T00:00:00Z"]},"DateLessThan":{"g:CurrentTime":["2027-01-01T00:00:00Z"]},"IpAddress":{"g:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}`
 			}
 			action := acts[(p+s)%len(acts)]
 			if effect == "Deny" {
@@ -83,6 +87,8 @@ func BenchmarkTrivialRego(b *testing.B) {
 }
 
 // BenchmarkDecide: route match + input build + Rego evaluation with 8×8 statements.
+// The -miss cases turn the decision cache off and send a new g:UserName, g:SourceIp and
+// g:CurrentTime on every request, so every decision is evaluated.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
 	cat, err := actions.Embedded()
@@ -118,7 +124,11 @@ func BenchmarkDecide(b *testing.B) {
 				in := reqs[i%len(reqs)]
 				in.Context = ctxVals
 				if tc.varyContext {
-					in.Context = map[string][]string{"g:UserName": {fmt.Sprintf("user-%d", i)}, "g:SourceIp": {"10.2.3.4"}}
+					in.Context = map[string][]string{
+						"g:UserName":    {fmt.Sprintf("user-%d", i)},
+						"g:SourceIp":    {fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)},
+						"g:CurrentTime": {time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC).Format(time.RFC3339)},
+					}
 				}
 				i++
 				if _, err := e.Decide(ctx, in); err != nil {

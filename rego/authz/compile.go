@@ -32,6 +32,7 @@ import (
 //	ep_unknown   true: the API honours enterprise projects but the request's is not
 //	             established
 //	held         the set of conditional statements (ids) whose conditions hold
+//	hg           in process: the set of conditional groups with a member in held
 //	res          the request resource as [service, region, account, type, path], if any
 //
 // Output: hit = a set of numbers: g for group g, -(s+1) for statement s (with a Resource,
@@ -76,7 +77,15 @@ func (s *stmtRef) applies(project, ep string, epUnknown bool) bool {
 type program struct {
 	module string
 	stmts  []stmtRef
-	groups [][]int // group → its unconditional statements
+	groups [][]int // group → its statements
+	// condGroup[g]: group g gathers conditional statements and hits only through
+	// input.held; its matched statements are those of its members whose conditions hold.
+	// In-process programs only (exported modules evaluate conditions per statement).
+	condGroup []bool
+	// inGroups lists, by statement id, the conditional groups it belongs to.
+	inGroups [][]int
+	// stmtHeld: a rule reads input.held (statements with a Resource and a Condition).
+	stmtHeld bool
 	// byAction lists, for each IMS catalog action, the conditional statements whose
 	// patterns match it; uncatalogued actions check every conditional statement.
 	byAction    map[string][]int
@@ -154,6 +163,7 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 				}
 				for _, sg := range scopes {
 					if len(st.resources) > 0 {
+						pr.stmtHeld = pr.stmtHeld || ref.conditional()
 						perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -id-1),
 							append([]string{"input.a0 == " + quote(act), sg}, checks...)))
 						continue
@@ -195,6 +205,9 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 		b.WriteString("]\n")
 	}
 	rules := 0
+	if !withPatterns {
+		pr.inGroups = make([][]int, len(pr.stmts))
+	}
 	for _, key := range order {
 		g := groups[key]
 		if len(g.static) > 0 {
@@ -206,8 +219,25 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 		}
 		if len(g.cond) > 0 {
 			fmt.Fprintf(&b, "\n# %s %s if the Condition holds: %s\n", effectName(key.deny), key.action, listIDs(g.cond))
-			b.WriteString(rule("hit contains v", []string{"input.a0 == " + quote(key.action), key.guard,
-				"some s in input.held", "s in " + intSet(g.cond), "v := -1 - s"}))
+			if withPatterns {
+				// Exported: input.held names statements (the front evaluates conditions).
+				b.WriteString(rule("hit contains v", []string{"input.a0 == " + quote(key.action), key.guard,
+					"some s in input.held", "s in " + intSet(g.cond), "v := -1 - s"}))
+			} else {
+				// In process: input.hg names the groups with a member whose conditions
+				// hold, so the rule is a lookup, not an enumeration.
+				gid := len(pr.groups)
+				pr.groups = append(pr.groups, g.cond)
+				for len(pr.condGroup) < gid {
+					pr.condGroup = append(pr.condGroup, false)
+				}
+				pr.condGroup = append(pr.condGroup, true)
+				for _, id := range g.cond {
+					pr.inGroups[id] = append(pr.inGroups[id], gid)
+				}
+				b.WriteString(rule(fmt.Sprintf("hit contains %d", gid), []string{"input.a0 == " + quote(key.action), key.guard,
+					fmt.Sprintf("input.hg[%d]", gid)}))
+			}
 			rules++
 		}
 	}
@@ -225,11 +255,21 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 	return pr, nil
 }
 
-// hitsOf decodes a hit into the statements it names.
-func (pr *program) hitsOf(v int) ([]int, bool) {
+// hitsOf decodes a hit into the statements it names; held tells which conditional
+// statements hold (a conditional group names only those).
+func (pr *program) hitsOf(v int, held []bool) ([]int, bool) {
 	if v >= 0 {
 		if v >= len(pr.groups) {
 			return nil, false
+		}
+		if v < len(pr.condGroup) && pr.condGroup[v] {
+			var out []int
+			for _, id := range pr.groups[v] {
+				if id < len(held) && held[id] {
+					out = append(out, id)
+				}
+			}
+			return out, true
 		}
 		return pr.groups[v], true
 	}

@@ -155,16 +155,25 @@ var (
 	keyEP        = ast.StringTerm("ep")
 	keyEPUnknown = ast.StringTerm("ep_unknown")
 	keyHeld      = ast.StringTerm("held")
+	keyHg        = ast.StringTerm("hg")
 	keyRes       = ast.StringTerm("res")
 )
 
 // decide evaluates the program once per distinct action and builds the decision.
 func (c *compiled) decide(ctx context.Context, r *request, acts []string, name func(int) string) (Decision, error) {
 	d := Decision{Effect: Allow, Actions: make([]ActionDecision, 0, len(acts))}
-	held := ast.NewSet()
+	held, hg := ast.NewSet(), ast.NewSet()
 	for _, id := range r.checked {
 		if r.held[id] {
-			held.Add(ast.IntNumberTerm(id))
+			if c.stmtHeld || c.withPatterns {
+				held.Add(ast.IntNumberTerm(id))
+			}
+			if id >= len(c.inGroups) {
+				continue
+			}
+			for _, g := range c.inGroups[id] {
+				hg.Add(ast.IntNumberTerm(g))
+			}
 		}
 	}
 	var res *ast.Term
@@ -195,6 +204,9 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		if held.Len() > 0 {
 			obj.Insert(keyHeld, ast.NewTerm(held))
 		}
+		if hg.Len() > 0 {
+			obj.Insert(keyHg, ast.NewTerm(hg))
+		}
 		if res != nil {
 			obj.Insert(keyRes, res)
 		}
@@ -214,7 +226,7 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 				derr = err
 				return
 			}
-			stmts, ok := c.hitsOf(v)
+			stmts, ok := c.hitsOf(v, r.held)
 			if !ok {
 				derr = fmt.Errorf("compiled result: bad hit %d", v)
 				return
