@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -84,8 +86,9 @@ type ServerTLSConfig struct {
 
 // MetricsConfig is the [metrics] table.
 type MetricsConfig struct {
-	// Listen is the address of /metrics, /healthz and /readyz (default 127.0.0.1:9090);
-	// empty disables the listener.
+	// Listen is the address of /metrics, /healthz and /readyz (default 127.0.0.1:8444,
+	// beside the proxy's 8443 and outside 9090-9999, where Prometheus, its Alertmanager and
+	// Pushgateway and the registered exporters listen); empty disables the listener.
 	Listen string `toml:"listen"`
 }
 
@@ -190,7 +193,7 @@ func Defaults() Config {
 		Project:     "ae-ad-1",
 		MaxBody:     actions.DefaultMaxBody,
 		DecisionLog: "-",
-		Metrics:     MetricsConfig{Listen: "127.0.0.1:9090"},
+		Metrics:     MetricsConfig{Listen: "127.0.0.1:8444"},
 		Timeouts: TimeoutsConfig{
 			ReadHeader:             10 * time.Second,
 			Idle:                   120 * time.Second,
@@ -215,17 +218,21 @@ var ErrInvalidConfig = errors.New("invalid configuration")
 
 // ConfigError is a configuration problem with its location.
 type ConfigError struct {
-	File string // file name as given
-	Line int    // 1-based, 0 when unknown
-	Key  string // dotted key, e.g. "principals.access_keys", when known
-	Err  error  // wraps ErrInvalidConfig
+	File   string // file name as given
+	Line   int    // 1-based, 0 when unknown
+	Column int    // 1-based in code points, 0 when unknown (TOML syntax errors have one)
+	Key    string // dotted key, e.g. "principals.access_keys", when known
+	Err    error  // wraps ErrInvalidConfig (and ErrTOMLSyntax for a syntax error)
 }
 
-// Error implements error: "config FILE:LINE: KEY: problem".
+// Error implements error: "config FILE:LINE[:COLUMN]: KEY: problem".
 func (e *ConfigError) Error() string {
 	loc := e.File
 	if e.Line > 0 {
 		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+		if e.Column > 0 {
+			loc += fmt.Sprintf(":%d", e.Column)
+		}
 	}
 	if e.Key != "" {
 		return fmt.Sprintf("config %s: %s: %v", loc, e.Key, e.Err)
@@ -239,19 +246,28 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 var decodeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // ParseConfig decodes data (named name in errors) over Defaults, strictly, and validates
-// it. It does not touch the file system or the environment.
+// it. It does not touch the file system or the environment. A file that is not TOML is a
+// ConfigError wrapping ErrTOMLSyntax with line and column; a duration written as a number,
+// an unknown key (with the key it was probably meant to be) and a value out of its range
+// are ConfigErrors naming the key and its line.
 func ParseConfig(name string, data []byte) (*Config, error) {
+	if ce := syntaxError(name, data); ce != nil {
+		return nil, ce
+	}
 	cfg := Defaults()
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &ConfigError{File: name, Line: pe.Position.Line, Key: pe.LastKey, Err: fmt.Errorf("%w: %s", ErrInvalidConfig, pe.Message)}
+		if ce := valueError(name, err); ce != nil {
+			return nil, ce
 		}
 		// Type mismatches are plain errors: "toml: line N (last key "k"): message".
 		if m := decodeErrRe.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, &ConfigError{File: name, Line: line, Key: m[2], Err: fmt.Errorf("%w: %s", ErrInvalidConfig, m[3])}
+			msg := m[3]
+			if k := strings.Split(m[2], "."); fieldType(reflect.TypeFor[Config](), k) == durationType {
+				msg = fmt.Sprintf(`a duration is a string with a unit (ms, s, m, h); write it as one, e.g. %s = "10s"`, k[len(k)-1])
+			}
+			return nil, &ConfigError{File: name, Line: line, Key: m[2], Err: fmt.Errorf("%w: %s", ErrInvalidConfig, msg)}
 		}
 		return nil, &ConfigError{File: name, Err: fmt.Errorf("%w: %v", ErrInvalidConfig, err)}
 	}
@@ -265,9 +281,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		und = append(und, k)
 	}
 	if len(und) > 0 {
-		k := und[0]
-		return nil, &ConfigError{File: name, Line: keyLine(data, k, -1), Key: k.String(),
-			Err: fmt.Errorf("%w: unknown key (see docs/proxy.md for the keys)", ErrInvalidConfig)}
+		return nil, unknownKeyError(name, data, und[0])
+	}
+	if err := checkDurationTypes(name, data, md, &cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
 		var fe *fieldError

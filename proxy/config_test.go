@@ -31,7 +31,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	assert.Equal(t, "ae-ad-1", cfg.Project)
 	assert.Equal(t, actions.DefaultMaxBody, cfg.MaxBody)
 	assert.Equal(t, "-", cfg.DecisionLog)
-	assert.Equal(t, "127.0.0.1:9090", cfg.Metrics.Listen)
+	assert.Equal(t, "127.0.0.1:8444", cfg.Metrics.Listen, "beside 8443; Prometheus and its exporters hold 9090-9999")
 	assert.Equal(t, 10*time.Second, cfg.Timeouts.ReadHeader)
 	assert.Equal(t, time.Duration(0), cfg.Timeouts.Read, "no whole-request limit: uploads are long")
 	assert.Equal(t, 15*time.Minute, cfg.Signature.MaxSkew)
@@ -70,6 +70,20 @@ func TestParseConfigErrors(t *testing.T) {
 		{"second attachment located", minimalConfig + "[[principals.attachments]]\npolicy = \"x.json\"\nscope = \"global\"\n[[principals.attachments]]\npolicy = \"y.json\"\nscope = \"galactic\"\n", 10, "principals.attachments.scope", "galactic"},
 		{"half server tls", minimalConfig + "[server_tls]\ncert_file = \"c.pem\"\n", 6, "server_tls.cert_file", "together"},
 		{"negative timeout", minimalConfig + "[timeouts]\nread = \"-1s\"\n", 6, "timeouts.read", "negative"},
+		{"bare integer duration", minimalConfig + "[timeouts]\ndecision = 5\n", 6, "timeouts.decision", `a bare 5 would be read as 5 nanoseconds; write decision = "5s"`},
+		{"bare integer skew", minimalConfig + "[signature]\nmax_skew = 900\n", 6, "signature.max_skew", `write max_skew = "900s"`},
+		{"bare zero duration", minimalConfig + "[iam]\nnegative_cache_ttl = 0\n", 6, "iam.negative_cache_ttl", `write negative_cache_ttl = "0s"`},
+		{"float duration", minimalConfig + "[timeouts]\ndecision = 1.5\n", 6, "timeouts.decision", `a duration is a string with a unit`},
+		{"bad duration names the key", minimalConfig + "[timeouts]\nidle = \"5 seconds\"\n", 6, "timeouts.idle", `"10s"`},
+		{"skew out of range", minimalConfig + "[signature]\nmax_skew = \"2h\"\n", 6, "signature.max_skew", "2h is out of range: must be between 1s and 1h"},
+		{"nanosecond decision", minimalConfig + "[timeouts]\ndecision = \"5ns\"\n", 6, "timeouts.decision", "between 10ms and 5m"},
+		{"syntax error with column", "upstream = \"https://x\"\ndefault_principal = \"w\n", 2, "", "config c.toml:2:23: TOML syntax error: strings cannot contain newlines"},
+		{"syntax error column in code points", "upstream = \"https://x\"\nproject = \"é\" x\n", 2, "", "config c.toml:2:14: TOML syntax error"}, // the é counts once,
+		{"unknown table did you mean", minimalConfig + "[timeout]\ndecision = \"5s\"\n", 5, "timeout", `did you mean "timeouts"?`},
+		{"unknown key did you mean", minimalConfig + "[iam]\ntimout = \"5s\"\n", 6, "iam.timout", `did you mean "timeout"?`},
+		{"key of another table", "cache_ttl = \"1s\"\n" + minimalConfig, 1, "cache_ttl", "cache_ttl is a key of [enterprise_project_lookup]"},
+		{"port out of range", "listen = \"127.0.0.1:70000\"\n" + minimalConfig, 1, "listen", "from 0 to 65535"},
+		{"metrics on the proxy's address", "listen = \"0.0.0.0:8443\"\n" + minimalConfig + "[metrics]\nlisten = \"127.0.0.1:8443\"\n", 7, "metrics.listen", "also the address of listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +98,7 @@ func TestParseConfigErrors(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), tc.msg)
 			assert.True(t, strings.HasPrefix(err.Error(), "config c.toml"), err.Error())
+			assert.Equal(t, strings.Contains(tc.name, "syntax"), errors.Is(err, ErrTOMLSyntax), "only a syntax error is a TOML syntax error: %v", err)
 			if tc.line > 0 {
 				assert.Contains(t, err.Error(), "c.toml:")
 			}
@@ -210,4 +225,37 @@ func TestSyntaxLinter(t *testing.T) {
 	assert.Contains(t, err.Error(), "dup.json:1:")
 	empty := policy.Parse("empty.json", []byte(`{"roles":[]}`))
 	assert.ErrorContains(t, SyntaxLinter([]*policy.File{empty}), "no policy document")
+}
+
+// TestPreflightLeavesNothing: validate's host checks create no decision log file and hold
+// no port afterwards.
+func TestPreflightLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "logs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.json"), []byte(readOnlyPolicy), 0o600))
+	cfg := filepath.Join(dir, "imsguard.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`listen = "127.0.0.1:0"
+upstream = "http://127.0.0.1:1"
+decision_log = "logs/decisions.jsonl"
+[metrics]
+listen = "127.0.0.1:0"
+[[principals]]
+name = "p"
+policies = ["p.json"]
+`), 0o600))
+	s, err := (&Loader{ConfigPath: cfg, Catalog: testCatalog(t)}).Load(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, Preflight(s, PreflightOptions{}))
+	entries, err := os.ReadDir(filepath.Join(dir, "logs"))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no decision log file created, no probe file left")
+
+	require.NoError(t, os.Chmod(filepath.Join(dir, "logs"), 0o500))
+	defer os.Chmod(filepath.Join(dir, "logs"), 0o755)
+	if os.Geteuid() != 0 { // root writes anywhere
+		err = Preflight(s, PreflightOptions{})
+		require.ErrorContains(t, err, "decision_log")
+		assert.NotContains(t, err.Error(), ".imsguard-validate-", "the probe file is not named")
+	}
+	assert.NoError(t, Preflight(s, PreflightOptions{SkipHost: true}))
 }

@@ -55,17 +55,5 @@ func (c *EPLookupConfig) validate() error {
 	if c.ProjectID != "" && !projRe.MatchString(c.ProjectID) {
 		return bad(-1, fmt.Sprintf("%q is not a project id", c.ProjectID), k("project_id")...)
 	}
-	switch {
-	case c.CacheTTL <= 0 || c.CacheTTL > time.Hour:
-		return bad(-1, "must be between 1s and 1h", k("cache_ttl")...)
-	case c.CacheSize < 1 || c.CacheSize > 1_000_000:
-		return bad(-1, "must be between 1 and 1000000", k("cache_size")...)
-	case c.Timeout <= 0:
-		return bad(-1, "must be a positive duration", k("timeout")...)
-	case c.MaxConcurrent < 1 || c.MaxConcurrent > 1024:
-		return bad(-1, "must be between 1 and 1024", k("max_concurrent")...)
-	case c.QueueWait < 0:
-		return bad(-1, "must not be negative", k("queue_wait")...)
-	}
 	return nil
 }

@@ -139,7 +139,7 @@ func (srv *Server) closeListeners() {
 func (srv *Server) openDecisionLog(s *Snapshot) error {
 	sink, err := newDecisionSink(s.decisionLog, srv.opts, srv.log, srv.metrics.decisionLog)
 	if err != nil {
-		return err
+		return decisionLogError(s, err)
 	}
 	srv.logSink = sink
 	srv.decisions = newDecisionLog(sink)
@@ -154,18 +154,8 @@ func (srv *Server) closeLog() {
 
 func (srv *Server) listen(s *Snapshot) error {
 	var err error
-	if srv.ln = srv.opts.Listener; srv.ln == nil {
-		if srv.ln, err = net.Listen("tcp", s.Config.Listen); err != nil {
-			return fmt.Errorf("listen %s: %w", s.Config.Listen, err)
-		}
-	}
-	if srv.mln = srv.opts.MetricsListener; srv.mln == nil && s.Config.Metrics.Listen != "" {
-		if srv.mln, err = net.Listen("tcp", s.Config.Metrics.Listen); err != nil {
-			_ = srv.ln.Close()
-			return fmt.Errorf("listen metrics %s: %w", s.Config.Metrics.Listen, err)
-		}
-	}
-	return nil
+	srv.ln, srv.mln, err = bindListeners(s, srv.opts.Listener, srv.opts.MetricsListener)
+	return err
 }
 
 // Addr is the address the proxy serves on.

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -57,9 +57,6 @@ func (c *Config) validate() error {
 			return bad(-1, err.Error(), "trusted_proxies")
 		}
 	}
-	if c.MaxBody <= 0 || c.MaxBody > 64<<20 {
-		return bad(-1, fmt.Sprintf("max_body %d must be between 1 and %d bytes", c.MaxBody, 64<<20), "max_body")
-	}
 	if strings.TrimSpace(c.DecisionLog) == "" {
 		return bad(-1, `decision_log must be "-" (standard output) or a file path`, "decision_log")
 	}
@@ -69,7 +66,10 @@ func (c *Config) validate() error {
 	if err := checkAddr(c.Metrics.Listen, true); err != nil {
 		return bad(-1, err.Error(), "metrics", "listen")
 	}
-	if err := c.Timeouts.validate(); err != nil {
+	if c.Metrics.Listen != "" && sameListenAddr(c.Listen, c.Metrics.Listen) {
+		return bad(-1, fmt.Sprintf("%q is also the address of listen: give the metrics listener its own port (or \"\" to turn it off)", c.Metrics.Listen), "metrics", "listen")
+	}
+	if err := c.checkBounds(); err != nil {
 		return err
 	}
 	if err := c.IAM.validate(); err != nil {
@@ -77,9 +77,6 @@ func (c *Config) validate() error {
 	}
 	if err := c.EPLookup.validate(); err != nil {
 		return err
-	}
-	if c.Signature.MaxSkew <= 0 || c.Signature.MaxSkew > time.Hour {
-		return bad(-1, "max_skew must be between 1s and 1h", "signature", "max_skew")
 	}
 	if c.OPAConfig != "" {
 		return c.validateFleet()
@@ -109,54 +106,11 @@ func (c *Config) validateFleet() error {
 	return nil
 }
 
-func (t *TimeoutsConfig) validate() error {
-	for _, d := range []struct {
-		name     string
-		v        time.Duration
-		required bool
-	}{
-		{"read_header", t.ReadHeader, true}, {"read", t.Read, false}, {"write", t.Write, false},
-		{"idle", t.Idle, false}, {"shutdown", t.Shutdown, true}, {"decision", t.Decision, true},
-		{"upstream_dial", t.UpstreamDial, true}, {"upstream_tls_handshake", t.UpstreamTLSHandshake, true},
-		{"upstream_response_header", t.UpstreamResponseHeader, true},
-	} {
-		if d.v < 0 || (d.required && d.v == 0) {
-			what := "must not be negative (0 means no limit)"
-			if d.required {
-				what = "must be a positive duration such as \"10s\""
-			}
-			return bad(-1, what, "timeouts", d.name)
-		}
-	}
-	return nil
-}
-
 func (i *IAMConfig) validate() error {
 	if i.Endpoint != "" {
 		if err := checkURL(i.Endpoint); err != nil {
 			return bad(-1, err.Error(), "iam", "endpoint")
 		}
-	}
-	if i.Timeout <= 0 {
-		return bad(-1, "must be a positive duration", "iam", "timeout")
-	}
-	if i.CacheSize < 1 || i.CacheSize > 1_000_000 {
-		return bad(-1, "must be between 1 and 1000000", "iam", "cache_size")
-	}
-	if i.CacheMaxTTL < 0 {
-		return bad(-1, "must not be negative (0: until the token expires)", "iam", "cache_max_ttl")
-	}
-	if i.NegativeCacheTTL < 0 || i.NegativeCacheTTL > maxNegativeCacheTTL {
-		return bad(-1, fmt.Sprintf("must be between 0 (off) and %s", maxNegativeCacheTTL), "iam", "negative_cache_ttl")
-	}
-	if i.NegativeCacheSize < 1 || i.NegativeCacheSize > 1_000_000 {
-		return bad(-1, "must be between 1 and 1000000", "iam", "negative_cache_size")
-	}
-	if i.MaxConcurrent < 1 || i.MaxConcurrent > 1024 {
-		return bad(-1, "must be between 1 and 1024", "iam", "max_concurrent")
-	}
-	if i.QueueWait < 0 || i.QueueWait > time.Minute {
-		return bad(-1, "must be between 0 (no wait) and 1m", "iam", "queue_wait")
 	}
 	return nil
 }
@@ -262,15 +216,32 @@ func (a *AttachmentConfig) validate(principal string, index int) error {
 	return nil
 }
 
-// checkAddr validates a host:port listen address; empty is allowed when optional.
+// checkAddr validates a host:port listen address (port 0: any free port); empty is allowed
+// when optional.
 func checkAddr(addr string, optional bool) error {
 	if addr == "" && optional {
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("%q is not a host:port address", addr)
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port address, e.g. 127.0.0.1:8443", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", addr)
 	}
 	return nil
+}
+
+// sameListenAddr reports whether two listen addresses ask for the same fixed port on
+// overlapping interfaces (port 0 never collides: each listener gets a free port).
+func sameListenAddr(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || any(ha) || any(hb)
 }
 
 // checkURL validates an absolute http(s) base URL without query, fragment or user info.

@@ -28,6 +28,7 @@ var allowedImports = map[string][]string{
 	"rego/lint":              {"actions", "policy", "rego/opa", "rego/report"},
 	"rego/explain":           {"actions", "policy", "rego/authz"},
 	"rego/diff":              {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
+	"rego/permmap":           {"policy", "rego/authz", "rego/explain"},
 	"rego/decisionlog":       {},
 	"rego/generate":          {"actions", "policy", "rego/authz", "rego/lint", "rego/decisionlog"},
 	"rego/replay":            {"actions", "policy", "rego/authz", "rego/lint", "rego/report", "rego/decisionlog"},

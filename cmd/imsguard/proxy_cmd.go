@@ -86,7 +86,7 @@ line; spans are exported over OTLP when the OTEL_* environment variables ask for
 			return runWithReloadSignal(cmd.Context(), srv)
 		},
 	}
-	cmd.Flags().StringVar(&o.config, "config", "", "configuration file (TOML); default: the embedded configuration")
+	cmd.Flags().StringVar(&o.config, "config", "", "configuration `FILE` (TOML); default: the embedded configuration")
 	cmd.Flags().BoolVar(&o.noWatch, "no-watch", false, "do not reload when files change (SIGHUP still reloads)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "operational log level: debug, info, warn or error")
 	return cmd

@@ -13,20 +13,29 @@ import (
 )
 
 type validateOptions struct {
-	config string
+	config        string
+	skipHostCheck bool
 }
 
 func newValidateCmd(g *globalOptions) *cobra.Command {
 	o := &validateOptions{}
 	cmd := &cobra.Command{
-		Use:   "validate [--config FILE]",
+		Use:   "validate [--config FILE] [--skip-host-checks]",
 		Short: "Check a proxy configuration and its policies without serving",
 		Long: `Load a proxy configuration exactly as 'imsguard proxy' does — strict decoding, validation,
-secrets from the environment, policy files read, linted and compiled — and report what it
-would run, without listening. Without --config the embedded default is checked.
+secrets from the environment, policy files read, linted and compiled — then check what
+'proxy' does next on this host: the decision log file can be opened for appending (nothing
+is written; a missing file is not created) and the listen addresses can be bound (each is
+bound and released at once). It reports what would run, without serving. Without --config
+the embedded default is checked.
+
+--skip-host-checks leaves out the decision log and the listen addresses: for a
+configuration checked away from the host it runs on (CI), or beside a proxy already
+running with it, which holds its ports.
 
 Exit status: 0 valid, 1 the configuration or a policy is invalid, 2 other errors (a file
-cannot be read).`,
+cannot be read, an environment variable is not set, the decision log cannot be opened, an
+address cannot be bound).`,
 		Args: exactArgs(0, "no arguments (use --config)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loader, err := newProxyLoader(cmd.Context(), g, o.config)
@@ -37,10 +46,14 @@ cannot be read).`,
 			if err != nil {
 				return configError(err)
 			}
+			if err := proxy.Preflight(s, proxy.PreflightOptions{SkipHost: o.skipHostCheck}); err != nil {
+				return configError(err)
+			}
 			return writeValidation(cmd.OutOrStdout(), s)
 		},
 	}
-	cmd.Flags().StringVar(&o.config, "config", "", "configuration file (TOML); default: the embedded configuration")
+	cmd.Flags().StringVar(&o.config, "config", "", "configuration `FILE` (TOML); default: the embedded configuration")
+	cmd.Flags().BoolVar(&o.skipHostCheck, "skip-host-checks", false, "do not open the decision log or bind the listen addresses")
 	return cmd
 }
 

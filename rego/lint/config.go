@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -21,6 +22,19 @@ const ConfigName = "imsguard.toml"
 
 // ErrConfig is wrapped by every configuration load and validation error.
 var ErrConfig = errors.New("invalid lint configuration")
+
+// ErrTOMLSyntax is wrapped by the error of a configuration file that is not valid TOML
+// ("FILE:LINE:COLUMN: TOML syntax error: ..."); it wraps ErrConfig in turn.
+var ErrTOMLSyntax error = &kindError{msg: "TOML syntax error", parent: ErrConfig}
+
+// kindError is a sentinel error that is a kind of its parent.
+type kindError struct {
+	msg    string
+	parent error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.parent }
 
 // Config is the [lint] table of imsguard.toml:
 //
@@ -140,18 +154,23 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	var raw struct {
 		Lint Config `toml:"lint"`
 	}
+	// Syntax first: decoding into nothing parses the whole file and converts no value, so
+	// a parse error here is the file's TOML, not one of its values.
+	var pe toml.ParseError
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&struct{}{}); errors.As(err, &pe) {
+		line, col := position(data, pe.Position.Start)
+		return nil, fmt.Errorf("%s:%d:%d: %w: %s", path, line, col, ErrTOMLSyntax, pe.Message)
+	}
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
 	if err != nil {
-		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%w: %s:%d: %s", ErrConfig, path, pe.Position.Line, pe.Message)
+			return nil, fmt.Errorf("%w: %s:%d: %s: %s", ErrConfig, path, pe.Position.Line, pe.LastKey, pe.Message)
 		}
 		return nil, fmt.Errorf("%w: %s: %v (fix the value; see docs/lint.md for the [lint] keys)", ErrConfig, path, err)
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == "lint" {
-			return nil, fmt.Errorf("%w: %s:%d: unknown key %q (the [lint] table takes profile, operator_edition, size_mode, fail_on, min_severity, regions, rules, enable, disable, severity and suppress)",
-				ErrConfig, path, keyLine(data, k), k.String())
+			return nil, unknownKey(path, data, k)
 		}
 	}
 	cfg := raw.Lint
@@ -163,6 +182,35 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		}
 	}
 	return &cfg, nil
+}
+
+// unknownKey is the error of a key the [lint] table does not have, with the key it was
+// probably meant to be.
+func unknownKey(path string, data []byte, k toml.Key) error {
+	keys := []string{"profile", "operator_edition", "size_mode", "fail_on", "min_severity", "regions", "rules", "enable", "disable", "severity", "suppress"}
+	table := "the [lint] table takes " + strings.Join(keys[:len(keys)-1], ", ") + " and " + keys[len(keys)-1]
+	if len(k) == 3 && k[1] == "suppress" {
+		keys = []string{"code", "file", "pointer", "reason", "expires"}
+		table = "a [[lint.suppress]] entry takes code, file, pointer, reason and expires"
+	}
+	hint := ""
+	if near := policy.Nearest(k[len(k)-1], keys); near != "" {
+		hint = fmt.Sprintf("did you mean %q? ", near)
+	}
+	return fmt.Errorf("%w: %s:%d: unknown key %q (%s%s)", ErrConfig, path, keyLine(data, k), k.String(), hint, table)
+}
+
+// position returns the 1-based line and column (in code points) of byte offset off.
+func position(data []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(data))
+	start := 0
+	line = 1
+	for i, b := range data[:off] {
+		if b == '\n' {
+			line, start = line+1, i+1
+		}
+	}
+	return line, utf8.RuneCount(data[start:off]) + 1
 }
 
 // keyLine finds the line of a key under [lint] (0 when it cannot tell).

@@ -67,7 +67,9 @@ func TestLintConfigErrors(t *testing.T) {
 	cases := []struct{ name, text, want string }{
 		{"unknown key with line", "[lint]\nprofile = \"strict\"\nfial_on = \"error\"\n", `imsguard.toml:3: unknown key "lint.fial_on"`},
 		{"unknown suppress key", "[lint]\n[[lint.suppress]]\ncode = \"I-BROAD-ALLOW\"\nreason = \"x\"\nuntil = 2027-01-01\n", `imsguard.toml:5: unknown key "lint.suppress.until"`},
-		{"syntax", "[lint\nprofile = 1\n", "imsguard.toml:2: expected"},
+		{"syntax", "[lint\nprofile = 1\n", "imsguard.toml:1:6: TOML syntax error: expected"},
+		{"did you mean", "[lint]\nprofile = \"strict\"\nfial_on = \"error\"\n", `did you mean "fail_on"?`},
+		{"did you mean in suppress", "[[lint.suppress]]\ncode = \"I-BROAD-ALLOW\"\nreason = \"x\"\nexpire = 2027-01-01\n", `did you mean "expires"?`},
 		{"bad date", "[lint]\n[[lint.suppress]]\ncode = \"I-BROAD-ALLOW\"\nreason = \"x\"\nexpires = \"soon\"\n", "not a date"},
 		{"unknown code", "[lint]\ndisable = [\"W-NOPE\"]\n", `unknown code "W-NOPE"`},
 		{"bad severity", "[lint.severity]\nI-BROAD-ALLOW = \"fatal\"\n", "use error, warning or info"},
@@ -85,6 +87,7 @@ func TestLintConfigErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, ErrConfig))
 			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, tc.name == "syntax", errors.Is(err, ErrTOMLSyntax), "only a syntax error is a TOML syntax error: %v", err)
 		})
 	}
 }
