@@ -273,6 +273,21 @@ func TestFleetConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "opa_config")
 }
 
+// TestFleetPreflight: an OPA configuration the plugin manager would refuse at start is
+// refused by validate's Preflight.
+func TestFleetPreflight(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "imsguard.toml"), []byte("upstream = \"https://x.example\"\nopa_config = \"opa.yaml\"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "opa.yaml"), []byte("services: {cp: {url: 'https://cp.example'}}\nbundles: {imsguard: {service: other, resource: b.tar.gz}}\n"), 0o600))
+	l := &Loader{ConfigPath: filepath.Join(dir, "imsguard.toml"), Catalog: testCatalog(t), Linters: sharedLinters(t)}
+	s, err := l.Load(context.Background())
+	require.NoError(t, err)
+	err = Preflight(s, PreflightOptions{SkipHost: true})
+	require.ErrorIs(t, err, fleet.ErrConfig)
+	assert.Contains(t, err.Error(), "opa_config")
+	assert.Contains(t, err.Error(), "other")
+}
+
 func TestBundleData(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {

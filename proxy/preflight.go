@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/imsguard/imsguard/rego/fleet"
 )
 
 // PreflightOptions select what Preflight checks beyond the files.
@@ -21,10 +23,17 @@ type PreflightOptions struct {
 // Preflight checks what NewServer does after a successful load, without serving and
 // without leaving anything behind: the IAM token validator and the enterprise-project
 // lookup can be built, the decision log file can be opened for appending (or created in its
-// folder), and the listen addresses can be bound (each is bound and released at once).
+// folder), the listen addresses can be bound (each is bound and released at once), and with
+// opa_config OPA's plugin manager accepts the OPA configuration (fleet.CheckPlugins).
 // `imsguard validate` runs it after Loader.Load, so a configuration it accepts starts. The
 // errors are those NewServer would return, naming the key that moves or fixes what failed.
 func Preflight(s *Snapshot, opts PreflightOptions) error {
+	if s.Config.OPAConfig != "" && s.in != nil {
+		// what OPA's plugin manager checks when the proxy starts its plugins
+		if err := fleet.CheckPlugins(s.src.display(s.src.resolve(s.Config.OPAConfig)), s.in.opa); err != nil {
+			return fmt.Errorf("config %s: opa_config: %w", s.Source, err)
+		}
+	}
 	if s.iamURL != nil {
 		tv, err := newTokenValidator(s.iamURL, s.iamTLS, s.Config.IAM, newMetrics().iam)
 		if err != nil {

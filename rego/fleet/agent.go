@@ -11,10 +11,12 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/config"
+	"github.com/open-policy-agent/opa/v1/logging"
 	"github.com/open-policy-agent/opa/v1/plugins"
 	"github.com/open-policy-agent/opa/v1/plugins/bundle"
 	"github.com/open-policy-agent/opa/v1/plugins/discovery"
 	"github.com/open-policy-agent/opa/v1/plugins/logs"
+	"github.com/open-policy-agent/opa/v1/plugins/status"
 	"github.com/open-policy-agent/opa/v1/runtime/info"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
@@ -103,6 +105,40 @@ func CheckConfig(name string, data []byte) (warnings []string, err error) {
 		warnings = append(warnings, fmt.Sprintf("%s: bundle %q is not signed (no `keys`, no `signing`): whoever can change the bundle server changes every sidecar's policies; sign bundles (docs/fleet.md)", name, Name))
 	}
 	return warnings, nil
+}
+
+// CheckPlugins builds what Start builds from an OPA configuration, without starting
+// anything or contacting a server: the services and their credentials settings, the keys,
+// and the bundle, decision_logs and status plugin configurations, as OPA's plugin manager
+// validates them. It finds what CheckConfig cannot (a bundle naming an unknown service or
+// key, a malformed key, a bad reporting setting), so a configuration `imsguard validate`
+// accepts starts.
+func CheckPlugins(name string, data []byte) error {
+	if _, err := CheckConfig(name, data); err != nil {
+		return err
+	}
+	m, err := plugins.New(data, "check", inmem.New(), plugins.Logger(logging.NewNoOpLogger()), plugins.ConsoleLogger(logging.NewNoOpLogger()))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrConfig, name, err)
+	}
+	defer m.Stop(context.Background())
+	cfg := m.GetConfig()
+	if len(cfg.Plugins) > 0 {
+		return fmt.Errorf("%w: %s: plugins: custom OPA plugins are not available in imsguard; remove the plugins section", ErrConfig, name)
+	}
+	if len(cfg.Discovery) > 0 {
+		return nil // the discovery bundle configures the plugins at run time
+	}
+	if _, err := bundle.NewConfigBuilder().WithBytes(cfg.Bundles).WithServices(m.Services()).WithKeyConfigs(m.PublicKeys()).Parse(); err != nil {
+		return fmt.Errorf("%w: %s: bundles: %v", ErrConfig, name, err)
+	}
+	if _, err := logs.NewConfigBuilder().WithBytes(cfg.DecisionLogs).WithServices(m.Services()).Parse(); err != nil {
+		return fmt.Errorf("%w: %s: decision_logs: %v", ErrConfig, name, err)
+	}
+	if _, err := status.NewConfigBuilder().WithBytes(cfg.Status).WithServices(m.Services()).Parse(); err != nil {
+		return fmt.Errorf("%w: %s: status: %v", ErrConfig, name, err)
+	}
+	return nil
 }
 
 // Start builds OPA's plugin manager from o.Config with a store that vetoes imsguard

@@ -235,3 +235,24 @@ bundles: {imsguard: {service: cp, resource: b.tar.gz}}
 	assert.Contains(t, text, `"cluster": "prod"`)
 	assert.Contains(t, text, "https://cp.example.com")
 }
+
+// TestCheckPlugins: what only OPA's plugin manager finds is found before start.
+func TestCheckPlugins(t *testing.T) {
+	ok := "services: {s: {url: 'http://x'}}\nbundles: {imsguard: {service: s, resource: b.tar.gz}}\n"
+	assert.NoError(t, CheckPlugins("opa.yaml", []byte(ok)))
+	for _, c := range []struct{ name, cfg, err string }{
+		{"unknown service", "services: {s: {url: 'http://x'}}\nbundles: {imsguard: {service: nope, resource: b.tar.gz}}\n", "nope"},
+		{"unknown key", "services: {s: {url: 'http://x'}}\nbundles: {imsguard: {service: s, signing: {keyid: k}}}\n", "k"},
+		{"bad algorithm", ok + "keys: {k: {key: abc, algorithm: XS1}}\n", "XS1"},
+		{"logs service", ok + "decision_logs: {service: nope}\n", "decision_logs"},
+		{"status service", ok + "status: {service: nope}\n", "status"},
+		{"custom plugin", ok + "plugins: {envoy_ext_authz_grpc: {addr: ':9191'}}\n", "custom OPA plugins"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckPlugins("opa.yaml", []byte(c.cfg))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrConfig)
+			assert.Contains(t, err.Error(), c.err)
+		})
+	}
+}
