@@ -1,5 +1,7 @@
 package policy
 
+import "strings"
+
 // Glob patterns as the decision engine matches them: '*' matches any run of characters
 // (possibly empty), '?' exactly one character, every other character itself. Action
 // segments (spec §4.3) and StringMatch values (spec §5.3) use them.
@@ -29,6 +31,28 @@ func GlobMatch(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// ActionMatch reports whether the action pattern matches the action segment by segment
+// (spec §4.3): GlobMatch on each ':'-separated segment, so a wildcard never crosses ':',
+// and a different number of segments never matches. Case counts: callers compare lower
+// case.
+func ActionMatch(pattern, action string) bool { return SegmentsMatch(pattern, action, GlobMatch) }
+
+// SegmentsMatch reports whether p and q have as many ':'-separated segments and match
+// holds for each pair of segments in turn (GlobMatch, GlobSubset, GlobsOverlap, ...).
+func SegmentsMatch(p, q string, match func(p, q string) bool) bool {
+	for {
+		ps, prest, pmore := strings.Cut(p, ":")
+		qs, qrest, qmore := strings.Cut(q, ":")
+		if pmore != qmore || !match(ps, qs) {
+			return false
+		}
+		if !pmore {
+			return true
+		}
+		p, q = prest, qrest
+	}
 }
 
 // maxGlobWork bounds the table the glob comparisons fill (pattern length × pattern

@@ -36,3 +36,24 @@ func TestGlobs(t *testing.T) {
 	assert.True(t, GlobMatch("*", ""))
 	assert.False(t, GlobMatch("", "a"))
 }
+
+func TestActionMatch(t *testing.T) {
+	cases := []struct {
+		pattern, action string
+		want            bool
+	}{
+		{"ims:images:get", "ims:images:get", true},
+		{"ims:*:get*", "ims:images:get", true},
+		{"ims:*", "ims:images:get", false}, // a wildcard never crosses ':'
+		{"ims:*:*", "ims:images", false},
+		{"*", "ims:images:get", false},
+		{"ims:image?:*", "ims:images:list", true},
+		{"ims:images:get", "IMS:images:get", false}, // case counts
+		{"obs:bucket:*", "obs:bucket:*", true},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.want, ActionMatch(tc.pattern, tc.action), "%s ~ %s", tc.pattern, tc.action)
+	}
+	assert.True(t, SegmentsMatch("ims:get*:x", "ims:g?t*:x", GlobSubset))
+	assert.False(t, SegmentsMatch("ims:*:x", "ims:get*:x", GlobSubset))
+}

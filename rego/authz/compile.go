@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
 )
 
 // The policy compiler turns one policy set into a Rego module shaped for OPA's rule index.
@@ -382,57 +383,17 @@ func effectName(deny bool) string {
 	return "Allow"
 }
 
+// anyMatch reports whether a normalized action pattern matches a lower-case catalog action
+// as glob.match(pattern, [":"], action) does for the patterns NormalizeAction admits: '*'
+// any run of characters within a segment, '?' one character, segments compared one by
+// one (policy.ActionMatch).
 func anyMatch(patterns []string, action string) bool {
 	for _, p := range patterns {
-		if actionMatch(p, action) {
+		if policy.ActionMatch(p, action) {
 			return true
 		}
 	}
 	return false
-}
-
-// actionMatch matches a normalized action pattern against a lower-case catalog action as
-// glob.match(pattern, [":"], action) does for the patterns NormalizeAction admits: '*'
-// any run of characters within a segment, '?' one character, segments compared one by
-// one.
-func actionMatch(pattern, action string) bool {
-	ps := strings.Split(pattern, ":")
-	as := strings.Split(action, ":")
-	if len(ps) != len(as) {
-		return false
-	}
-	for i := range ps {
-		if !segMatch([]rune(ps[i]), []rune(as[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// segMatch matches one segment: '*' any run (possibly empty), '?' exactly one character.
-func segMatch(p, s []rune) bool {
-	star, mark := -1, 0
-	i, j := 0, 0
-	for j < len(s) {
-		switch {
-		case i < len(p) && (p[i] == '?' || p[i] == s[j]):
-			i++
-			j++
-		case i < len(p) && p[i] == '*':
-			star, mark = i, j
-			i++
-		case star >= 0:
-			i = star + 1
-			mark++
-			j = mark
-		default:
-			return false
-		}
-	}
-	for i < len(p) && p[i] == '*' {
-		i++
-	}
-	return i == len(p)
 }
 
 func intSet(ids []int) string { return "{" + listIDs(ids) + "}" }

@@ -139,16 +139,7 @@ func intersects(a, b []string) bool {
 // actionMatch matches a normalized pattern against a lower-case action segment by
 // segment: '*' never crosses ':' (spec §4.3).
 func actionMatch(pattern, action string) bool {
-	ps, as := strings.Split(pattern, ":"), strings.Split(action, ":")
-	if len(ps) != 3 || len(as) != 3 {
-		return false
-	}
-	for i := range ps {
-		if !policy.GlobMatch(ps[i], as[i]) {
-			return false
-		}
-	}
-	return true
+	return strings.Count(pattern, ":") == 2 && policy.ActionMatch(pattern, action)
 }
 
 func anyActionMatch(patterns []string, action string) bool {

@@ -122,17 +122,7 @@ func known(cat *actions.Catalog) []string {
 // matches reports whether the action pattern p matches the name a (both as written; the
 // comparison is case-insensitive), segment by segment: a wildcard never crosses ':'.
 func matches(p, a string) bool {
-	ps := strings.Split(strings.ToLower(p), ":")
-	as := strings.Split(strings.ToLower(a), ":")
-	if len(ps) != len(as) {
-		return false
-	}
-	for i := range ps {
-		if !policy.GlobMatch(ps[i], as[i]) {
-			return false
-		}
-	}
-	return true
+	return policy.ActionMatch(strings.ToLower(p), strings.ToLower(a))
 }
 
 // covered reports whether some pattern of grants matches a.

@@ -188,7 +188,7 @@ func (lc *catalogFacts) expand(pattern string) []string {
 	}
 	var out []string
 	for _, k := range lc.known {
-		if segmentGlob(pattern, k) {
+		if policy.ActionMatch(pattern, k) {
 			out = append(out, lc.canonOf[k])
 		}
 	}

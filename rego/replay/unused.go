@@ -300,8 +300,9 @@ func actionNodes(s policy.Statement) []*policy.Node {
 // expand returns the IMS catalog actions the pattern matches.
 func expand(pattern string, ims []string) []string {
 	var out []string
+	pattern = strings.ToLower(pattern)
 	for _, a := range ims {
-		if segmentsMatch(pattern, a, policy.GlobMatch) {
+		if policy.ActionMatch(pattern, strings.ToLower(a)) {
 			out = append(out, a)
 		}
 	}
@@ -309,20 +310,8 @@ func expand(pattern string, ims []string) []string {
 }
 
 // overlaps reports whether two action patterns match some action in common.
-func overlaps(p, q string) bool { return segmentsMatch(p, q, policy.GlobsOverlap) }
-
-func segmentsMatch(p, q string, match func(a, b string) bool) bool {
-	ps := strings.Split(strings.ToLower(p), ":")
-	qs := strings.Split(strings.ToLower(q), ":")
-	if len(ps) != len(qs) {
-		return false
-	}
-	for i := range ps {
-		if !match(ps[i], qs[i]) {
-			return false
-		}
-	}
-	return true
+func overlaps(p, q string) bool {
+	return policy.SegmentsMatch(strings.ToLower(p), strings.ToLower(q), policy.GlobsOverlap)
 }
 
 func service(a string) string {
