@@ -167,6 +167,31 @@ func (c *Catalog) ServiceActions() []string {
 	return out
 }
 
+// NamedActions returns every action name the catalog holds: each API's actions (required
+// and conditional), its dependencies and its conditional actions' dependencies, in catalog
+// order, in the spelling first met; names that differ only in case count once.
+// Dependencies may be patterns ("obs:bucket:*").
+func (c *Catalog) NamedActions() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(as []string) {
+		for _, a := range as {
+			if l := strings.ToLower(a); !seen[l] {
+				seen[l] = true
+				out = append(out, a)
+			}
+		}
+	}
+	for _, a := range c.apis {
+		add(a.AllActions())
+		add(a.Dependencies)
+		for _, cond := range a.Conditional {
+			add(cond.Dependencies)
+		}
+	}
+	return out
+}
+
 // CatalogError is a catalog load or validation error naming the offending entry.
 type CatalogError struct {
 	Source string // file name

@@ -220,6 +220,29 @@ func TestCatalogServiceActions(t *testing.T) {
 	}, c.ServiceActions(), "the 13 documented ims actions")
 }
 
+func TestCatalogNamedActions(t *testing.T) {
+	c := mustCatalog(t)
+	named := c.NamedActions()
+	assert.Subset(t, named, c.ServiceActions(), "every required or conditional action")
+	assert.Subset(t, named, []string{"obs:bucket:*", "kms:*:*", "bms:servers:list"}, "dependencies, conditional ones too")
+	seen := map[string]bool{}
+	for _, a := range named {
+		l := strings.ToLower(a)
+		assert.False(t, seen[l], "%s listed once", a)
+		seen[l] = true
+	}
+	for _, api := range c.APIs() {
+		for _, a := range api.Dependencies {
+			assert.True(t, seen[strings.ToLower(a)], "%s of %s", a, api.ID)
+		}
+		for _, cond := range api.Conditional {
+			for _, a := range cond.Dependencies {
+				assert.True(t, seen[strings.ToLower(a)], "%s of %s", a, api.ID)
+			}
+		}
+	}
+}
+
 const validAPI = `
 [[api]]
 id = "list_things"

@@ -242,26 +242,10 @@ func evalOnce(ctx context.Context, q rego.PreparedEvalQuery, input map[string]an
 // indexActions lists the concrete actions worth indexing: everything the catalog requires
 // or depends on, lower-cased.
 func indexActions(cat *actions.Catalog) []any {
-	seen := map[string]bool{}
 	var out []any
-	add := func(a string) {
-		a = strings.ToLower(a)
-		if !seen[a] && !strings.ContainsAny(a, "*?") {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	for _, api := range cat.APIs() {
-		for _, a := range api.AllActions() {
-			add(a)
-		}
-		for _, a := range api.Dependencies {
-			add(a)
-		}
-		for _, c := range api.Conditional {
-			for _, a := range c.Dependencies {
-				add(a)
-			}
+	for _, a := range cat.NamedActions() {
+		if !strings.ContainsAny(a, "*?") {
+			out = append(out, strings.ToLower(a))
 		}
 	}
 	return out

@@ -94,27 +94,7 @@ func variantsOf(all []variant, api *actions.API, logged []string) []variant {
 // known returns every action name the catalog knows (required, conditional and
 // dependent), in their documented spelling, sorted and without duplicates.
 func known(cat *actions.Catalog) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(a string) {
-		if !seen[strings.ToLower(a)] {
-			seen[strings.ToLower(a)] = true
-			out = append(out, a)
-		}
-	}
-	for _, api := range cat.APIs() {
-		for _, a := range api.AllActions() {
-			add(a)
-		}
-		for _, a := range api.Dependencies {
-			add(a)
-		}
-		for _, c := range api.Conditional {
-			for _, a := range c.Dependencies {
-				add(a)
-			}
-		}
-	}
+	out := cat.NamedActions()
 	slices.Sort(out)
 	return out
 }
