@@ -175,9 +175,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// statusRank orders explain statuses from narrowest to widest.
-var statusRank = map[explain.Status]int{explain.StatusDenied: 0, explain.StatusConditional: 1, explain.StatusAllowed: 2}
-
 // routeChanges keeps the IMS route-level view, but a status that grows counts as a
 // widening only when a statement change may widen one of its actions: Conditional →
 // Allowed after a redundant conditional Allow is removed allows nothing new.
@@ -199,7 +196,7 @@ func routeChanges(cat *actions.Catalog, name string, cs []explain.Change, stmts 
 		switch {
 		case c.Widens:
 			out.Widened++
-		case statusRank[c.To] < statusRank[c.From]:
+		case c.Narrows():
 			out.Narrowed++
 		}
 	}

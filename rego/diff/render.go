@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/imsguard/imsguard/rego/explain"
 )
 
 var kindSign = map[Kind]string{KindWiden: "+", KindUnproven: "!", KindNarrow: "-", KindNeutral: "="}
@@ -41,34 +43,25 @@ func (r *Report) WriteText(w io.Writer) error {
 			title += " of principal " + d.Principal
 		}
 		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, kind := range []string{"api", "action"} {
-			for _, c := range d.Changes {
-				if c.Kind != kind {
-					continue
-				}
-				sign := "~" // wider status, nothing newly allowed
-				switch {
-				case c.Widens:
-					sign = "+"
-				case statusRank[c.To] < statusRank[c.From]:
-					sign = "-"
-				}
-				what := c.Name
-				if kind == "api" {
-					what = fmt.Sprintf("%s %s %s", c.Section, c.Method, c.Path)
-					if c.When != "" {
-						what += " (when " + c.When + ")"
-					}
-				}
-				fmt.Fprintf(&b, "%s %s: %s -> %s (%s)\n", sign, what, c.From, c.To, c.Reason)
-			}
-		}
+		explain.WriteChanges(&b, d.Changes, routeSign)
 	}
 	b.WriteString("\n")
 	b.WriteString(r.Summary.text(len(r.Changes)))
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// routeSign marks an IMS route-level change: "+" widens, "-" narrows, "~" a wider status
+// that allows nothing new.
+func routeSign(c explain.Change) string {
+	switch {
+	case c.Widens:
+		return "+"
+	case c.Narrows():
+		return "-"
+	}
+	return "~"
 }
 
 func listOrNothing(l []string) string {

@@ -72,6 +72,30 @@ func (r *Diff) add(c Change) {
 	r.Changes = append(r.Changes, c)
 }
 
+// Narrows reports whether the status goes down (Allowed → Conditional → Denied).
+func (c Change) Narrows() bool { return c.To.rank() < c.From.rank() }
+
+// WriteChanges writes one line per change, APIs first, then actions: the sign the caller
+// gives it, the API (section, method, path, variant) or the action, the old and new
+// status and the reason. Explain's and diff's text reports share it.
+func WriteChanges(b *strings.Builder, cs []Change, sign func(Change) string) {
+	for _, kind := range []string{"api", "action"} {
+		for _, c := range cs {
+			if c.Kind != kind {
+				continue
+			}
+			what := c.Name
+			if kind == "api" {
+				what = fmt.Sprintf("%s %s %s", c.Section, c.Method, c.Path)
+				if c.When != "" {
+					what += " (when " + c.When + ")"
+				}
+			}
+			fmt.Fprintf(b, "%s %s: %s -> %s (%s)\n", sign(c), what, c.From, c.To, c.Reason)
+		}
+	}
+}
+
 // WriteJSON writes the result as one indented JSON object.
 func (r *Diff) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -87,25 +111,12 @@ func (r *Diff) WriteJSON(w io.Writer) error {
 func (r *Diff) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Old: %s\nNew: %s\n\n", strings.Join(r.Old, ", "), strings.Join(r.New, ", "))
-	for _, kind := range []string{"api", "action"} {
-		for _, c := range r.Changes {
-			if c.Kind != kind {
-				continue
-			}
-			sign := "-"
-			if c.Widens {
-				sign = "+"
-			}
-			what := c.Name
-			if kind == "api" {
-				what = fmt.Sprintf("%s %s %s", c.Section, c.Method, c.Path)
-				if c.When != "" {
-					what += " (when " + c.When + ")"
-				}
-			}
-			fmt.Fprintf(&b, "%s %s: %s -> %s (%s)\n", sign, what, c.From, c.To, c.Reason)
+	WriteChanges(&b, r.Changes, func(c Change) string {
+		if c.Widens {
+			return "+"
 		}
-	}
+		return "-"
+	})
 	if len(r.Changes) == 0 {
 		b.WriteString("No change in what the policies grant on IMS.\n")
 	} else {
