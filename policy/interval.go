@@ -33,25 +33,14 @@ type intervals struct {
 }
 
 // cmpLo orders lower ends: -∞ first; at equal values a closed end comes first.
-func cmpLo(a, b endpoint) int {
-	if a.inf != 0 || b.inf != 0 {
-		return a.inf - b.inf
-	}
-	if c := a.v.Cmp(b.v); c != 0 {
-		return c
-	}
-	switch {
-	case a.open == b.open:
-		return 0
-	case a.open:
-		return 1
-	default:
-		return -1
-	}
-}
+func cmpLo(a, b endpoint) int { return cmpEnd(a, b, 1) }
 
 // cmpHi orders upper ends: +∞ last; at equal values an open end comes first.
-func cmpHi(a, b endpoint) int {
+func cmpHi(a, b endpoint) int { return cmpEnd(a, b, -1) }
+
+// cmpEnd orders ends by value, -∞ first and +∞ last; at equal finite values an open end
+// sorts after a closed one when openSide is 1, before it when openSide is -1.
+func cmpEnd(a, b endpoint, openSide int) int {
 	if a.inf != 0 || b.inf != 0 {
 		return a.inf - b.inf
 	}
@@ -62,9 +51,9 @@ func cmpHi(a, b endpoint) int {
 	case a.open == b.open:
 		return 0
 	case a.open:
-		return -1
+		return openSide
 	default:
-		return 1
+		return -openSide
 	}
 }
 
@@ -170,21 +159,11 @@ func (s intervals) has(x *big.Rat) bool {
 	return false
 }
 
-func aboveLo(x *big.Rat, lo endpoint) bool {
-	if lo.inf != 0 {
-		return lo.inf < 0
-	}
-	c := x.Cmp(lo.v)
-	return c > 0 || (c == 0 && !lo.open)
-}
+// aboveLo reports whether x lies at or above the lower end lo.
+func aboveLo(x *big.Rat, lo endpoint) bool { return cmpLo(lo, finite(x, false)) <= 0 }
 
-func belowHi(x *big.Rat, hi endpoint) bool {
-	if hi.inf != 0 {
-		return hi.inf > 0
-	}
-	c := x.Cmp(hi.v)
-	return c < 0 || (c == 0 && !hi.open)
-}
+// belowHi reports whether x lies at or below the upper end hi.
+func belowHi(x *big.Rat, hi endpoint) bool { return cmpHi(finite(x, false), hi) <= 0 }
 
 // complement is the universe minus s.
 func (s intervals) complement() intervals {
