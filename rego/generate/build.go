@@ -113,24 +113,21 @@ func (c collapser) layout(gs []*Grant, cond *condition, lim lint.Limits) (docume
 		if why == "" {
 			return d, gs, data, size, wides, nil
 		}
+		var widen func([]*Grant) ([]*Grant, []Widening)
 		switch step {
 		case 0:
-			var w []Widening
-			gs, w = c.resourceWildcards(gs)
-			for i := range w {
-				w[i].Why = why
-			}
-			wides = append(wides, w...)
+			widen = c.resourceWildcards
 		case 1:
-			var w []Widening
-			gs, w = c.service(gs)
-			for i := range w {
-				w[i].Why = why
-			}
-			wides = append(wides, w...)
+			widen = c.service
 		default:
 			return d, nil, nil, 0, nil, fmt.Errorf("the policy breaks %s even with one wildcard per service", why)
 		}
+		var w []Widening
+		gs, w = widen(gs)
+		for i := range w {
+			w[i].Why = why
+		}
+		wides = append(wides, w...)
 	}
 }
 
@@ -145,9 +142,8 @@ func (c collapser) resourceWildcards(gs []*Grant) ([]*Grant, []Widening) {
 			out = append(out, g)
 			continue
 		}
-		parts := strings.SplitN(strings.ToLower(g.Action), ":", 3)
-		r := parts[0] + ":" + parts[1] + ":"
-		if parts[1] == "*" {
+		r := resourceOf(g.Action)
+		if r == "ims:*:" {
 			out = append(out, g)
 			continue
 		}
@@ -165,13 +161,7 @@ func (c collapser) resourceWildcards(gs []*Grant) ([]*Grant, []Widening) {
 			continue
 		}
 		ims = append(ims, mergeGrants(w, by[r]))
-		var adds []string
-		for _, a := range c.imsActions(r) {
-			if !coveredBy(by[r], a) {
-				adds = append(adds, a)
-			}
-		}
-		if len(adds) > 0 {
+		if adds := c.uncovered(r, by[r]); len(adds) > 0 {
 			wides = append(wides, Widening{Grant: w, Adds: adds})
 		}
 	}

@@ -130,8 +130,7 @@ func (c collapser) exact(gs []*Grant) []*Grant {
 		if service(g.Action) != "ims" || strings.ContainsAny(g.Action, "*?") {
 			continue
 		}
-		parts := strings.SplitN(strings.ToLower(g.Action), ":", 3)
-		r := parts[0] + ":" + parts[1] + ":"
+		r := resourceOf(g.Action)
 		if byRes[r] == nil {
 			resOrder = append(resOrder, r)
 		}
@@ -187,15 +186,9 @@ func (c collapser) service(gs []*Grant) ([]*Grant, []Widening) {
 			continue
 		}
 		out = append(out, mergeGrants(w, by[s]))
-		var adds []string
+		adds := []string{"every " + s + " action"}
 		if s == "ims" {
-			for _, a := range c.imsActions("ims:") {
-				if !coveredBy(by[s], a) {
-					adds = append(adds, a)
-				}
-			}
-		} else {
-			adds = []string{"every " + s + " action"}
+			adds = c.uncovered("ims:", by[s])
 		}
 		if len(adds) > 0 {
 			wides = append(wides, Widening{Grant: w, Adds: adds, Why: "--collapse service"})
@@ -209,11 +202,28 @@ func resources(acts []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range acts {
-		parts := strings.SplitN(strings.ToLower(a), ":", 3)
-		r := parts[0] + ":" + parts[1] + ":"
+		r := resourceOf(a)
 		if !seen[r] {
 			seen[r] = true
 			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// resourceOf returns the lower-case "service:resource:" prefix of an action.
+func resourceOf(action string) string {
+	parts := strings.SplitN(strings.ToLower(action), ":", 3)
+	return parts[0] + ":" + parts[1] + ":"
+}
+
+// uncovered returns the catalog's IMS actions under prefix that none of gs grants: what a
+// wildcard over gs adds.
+func (c collapser) uncovered(prefix string, gs []*Grant) []string {
+	var out []string
+	for _, a := range c.imsActions(prefix) {
+		if !coveredBy(gs, a) {
+			out = append(out, a)
 		}
 	}
 	return out
