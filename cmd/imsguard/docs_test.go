@@ -60,9 +60,7 @@ func TestDocsExamples(t *testing.T) {
 			for _, b := range blocks {
 				switch {
 				case b.file != "":
-					p := filepath.Join(work, filepath.FromSlash(b.file))
-					require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-					require.NoError(t, os.WriteFile(p, []byte(b.body), 0o644))
+					writeFile(t, work, filepath.FromSlash(b.file), b.body, 0o644)
 				case b.lang != "console":
 				case b.notRun != "":
 					notRun++

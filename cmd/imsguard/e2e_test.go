@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,8 +40,16 @@ func TestMain(m *testing.M) {
 // runBinary runs the built binary and returns stdout, stderr and the exit code.
 func runBinary(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return execBinary(t, "", strings.NewReader(stdin), args...)
+}
+
+// execBinary runs the built binary in dir ("" for this folder) with stdin (nil: no input)
+// and returns stdout, stderr and the exit code.
+func execBinary(t *testing.T, dir string, stdin io.Reader, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
-	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -51,6 +60,16 @@ func runBinary(t *testing.T, stdin string, args ...string) (string, string, int)
 		require.NoError(t, err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// writeFile writes text to name (a path relative to dir), making its folders, and returns
+// its path.
+func writeFile(t *testing.T, dir, name, text string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(text), mode))
+	return p
 }
 
 func TestE2EActionsMatch(t *testing.T) {

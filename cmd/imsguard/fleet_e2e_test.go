@@ -160,6 +160,29 @@ func imsSDK(t *testing.T, p *proxyProc, ak, sk string) *imsv2.ImsClient {
 	return imsv2.NewImsClient(hc)
 }
 
+// assertSDKDecisions checks the SDK calls the e2e policies decide alike: the reader may not
+// delete an image, the admin may quick-import an ECS image but not a data image (its
+// conditional action is denied), and a wrong secret key is refused.
+func assertSDKDecisions(t *testing.T, p *proxyProc, reader, admin *imsv2.ImsClient) {
+	t.Helper()
+	_, err := reader.GlanceDeleteImage(&model.GlanceDeleteImageRequest{ImageId: stub.SampleImageID})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "IMSGUARD.0403")
+	ecs, data := model.GetQuickImportImageByFileRequestBodyTypeEnum().ECS, model.GetQuickImportImageByFileRequestBodyTypeEnum().DATA_IMAGE
+	quick := func(typ model.QuickImportImageByFileRequestBodyType) error {
+		_, err := admin.ImportImageQuick(&model.ImportImageQuickRequest{Body: &model.QuickImportImageByFileRequestBody{
+			Name: "img", OsVersion: "Ubuntu 22.04 server 64bit", ImageUrl: "bucket:img.qcow2", MinDisk: 40, Type: &typ}})
+		return err
+	}
+	require.NoError(t, quick(ecs))
+	err = quick(data)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ims:dataImages:create")
+	_, err = imsSDK(t, p, e2eAdminAK, "wrong-secret").ListImages(&model.ListImagesRequest{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "IMSGUARD.0401")
+}
+
 // revisionsIn returns the bundle revisions of the decision lines in the log, by decision id.
 func revisionsIn(lines []map[string]any) map[string]string {
 	out := map[string]string{}
@@ -201,22 +224,7 @@ func TestE2EFleet(t *testing.T) {
 	name := fleetQuerySecr
 	_, err = reader.ListImages(&model.ListImagesRequest{Limit: &limit, Name: &name})
 	require.NoError(t, err)
-	_, err = reader.GlanceDeleteImage(&model.GlanceDeleteImageRequest{ImageId: stub.SampleImageID})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "IMSGUARD.0403")
-	ecs, data := model.GetQuickImportImageByFileRequestBodyTypeEnum().ECS, model.GetQuickImportImageByFileRequestBodyTypeEnum().DATA_IMAGE
-	quick := func(typ model.QuickImportImageByFileRequestBodyType) error {
-		_, err := admin.ImportImageQuick(&model.ImportImageQuickRequest{Body: &model.QuickImportImageByFileRequestBody{
-			Name: "img", OsVersion: "Ubuntu 22.04 server 64bit", ImageUrl: "bucket:img.qcow2", MinDisk: 40, Type: &typ}})
-		return err
-	}
-	require.NoError(t, quick(ecs))
-	err = quick(data)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ims:dataImages:create")
-	_, err = imsSDK(t, p, e2eAdminAK, "wrong-secret").ListImages(&model.ListImagesRequest{})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "IMSGUARD.0401")
+	assertSDKDecisions(t, p, reader, admin)
 	tok := fw.iam.IssueToken(stub.Identity{UserID: "u-alice", UserName: "alice", DomainID: "d-acme", DomainName: "acme", ProjectID: "p-1", Project: "ae-ad-1"}, time.Hour)
 	req, _ := http.NewRequest("GET", p.url+"/v2/cloudimages?name="+fleetQuerySecr, nil)
 	req.Header.Set("X-Auth-Token", tok)

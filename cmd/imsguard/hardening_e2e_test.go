@@ -97,10 +97,7 @@ func newHWorld(t *testing.T) *hWorld {
 
 func (w *hWorld) write(t *testing.T, name, text string) string {
 	t.Helper()
-	p := filepath.Join(w.dir, name)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
-	return p
+	return writeFile(t, w.dir, name, text, 0o600)
 }
 
 // config writes imsguard.toml with extra top-level keys (first) and an extra [lint] table.

@@ -204,8 +204,7 @@ secret_key_env = { `+e2eAdminAK+` = "E2E_ADMIN_SK" }
 			require.NoError(t, err)
 			data = bytes.ReplaceAll(data, []byte(w.imsSrv.URL), []byte("https://ims.ae-ad-1.g42cloud.com"))
 			data = bytes.ReplaceAll(data, []byte(w.iamSrv.URL), []byte("https://iam.ae-ad-1.g42cloud.com"))
-			require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(dst)), 0o755))
-			require.NoError(t, os.WriteFile(filepath.Join(dir, dst), data, 0o644))
+			writeFile(t, dir, dst, string(data), 0o644)
 		}
 	}
 

@@ -24,9 +24,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
-	imsv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/ims/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/ims/v2/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,10 +84,7 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 
 func (w *e2eWorld) write(t *testing.T, name, content string) string {
 	t.Helper()
-	p := filepath.Join(w.dir, name)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-	return p
+	return writeFile(t, w.dir, name, content, 0o600)
 }
 
 // config writes an imsguard.toml for mode.
@@ -250,35 +244,12 @@ func TestE2EProxyWithRealClients(t *testing.T) {
 	assert.Equal(t, "limit=5&visibility=private", got[1].RawQuery)
 
 	// Huawei Cloud SDK v3 IMS client with AK/SK, endpoint overridden to the proxy.
-	sdk := func(ak, sk string) *imsv2.ImsClient {
-		cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId("p-1").SafeBuild()
-		require.NoError(t, err)
-		hc, err := imsv2.ImsClientBuilder().WithEndpoints([]string{p.url}).WithCredential(cred).
-			WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10 * time.Second)).SafeBuild()
-		require.NoError(t, err)
-		return imsv2.NewImsClient(hc)
-	}
 	w.ims.Reset()
-	reader, admin := sdk(e2eReaderAK, e2eReaderSK), sdk(e2eAdminAK, e2eAdminSK)
+	reader, admin := imsSDK(t, p, e2eReaderAK, e2eReaderSK), imsSDK(t, p, e2eAdminAK, e2eAdminSK)
 	limit := int32(3)
 	_, err = reader.ListImages(&model.ListImagesRequest{Limit: &limit})
 	require.NoError(t, err)
-	_, err = reader.GlanceDeleteImage(&model.GlanceDeleteImageRequest{ImageId: stub.SampleImageID})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "IMSGUARD.0403")
-	ecs, data := model.GetQuickImportImageByFileRequestBodyTypeEnum().ECS, model.GetQuickImportImageByFileRequestBodyTypeEnum().DATA_IMAGE
-	quick := func(typ model.QuickImportImageByFileRequestBodyType) error {
-		_, err := admin.ImportImageQuick(&model.ImportImageQuickRequest{Body: &model.QuickImportImageByFileRequestBody{
-			Name: "img", OsVersion: "Ubuntu 22.04 server 64bit", ImageUrl: "bucket:img.qcow2", MinDisk: 40, Type: &typ}})
-		return err
-	}
-	require.NoError(t, quick(ecs))
-	err = quick(data)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ims:dataImages:create")
-	_, err = sdk(e2eAdminAK, "wrong-secret").ListImages(&model.ListImagesRequest{})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "IMSGUARD.0401")
+	assertSDKDecisions(t, p, reader, admin)
 
 	seen = nil
 	for _, r := range w.ims.Requests() {

@@ -97,9 +97,7 @@ func TestValidateCatchesStartFailures(t *testing.T) {
 				files[k] = v
 			}
 			for name, content := range files {
-				p := filepath.Join(dir, name)
-				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-				require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+				writeFile(t, dir, name, content, 0o600)
 			}
 			cfg := filepath.Join(dir, "imsguard.toml")
 
