@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -223,18 +221,8 @@ func writePrincipalsJSON(w io.Writer, rows []permmap.Source) error {
 	return enc.Encode(out)
 }
 
-// write renders to standard output, or to --output FILE, written whole once rendered so a
-// failed run leaves no half file.
+// write renders to standard output, or to --output FILE (renderOutput: written whole once
+// rendered).
 func (o *explainOptions) write(cmd *cobra.Command, render func(io.Writer) error) error {
-	if o.output == "" {
-		return render(cmd.OutOrStdout())
-	}
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return err
-	}
-	if err := os.WriteFile(o.output, buf.Bytes(), 0o644); err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("write %s: %w", o.output, err)}
-	}
-	return nil
+	return renderOutput(cmd, o.output, o.output, render)
 }

@@ -183,18 +183,24 @@ func joinErr(a, b error) error {
 	return fmt.Errorf("%w\n%w", a, b)
 }
 
-// write renders with render to standard output, or to --output FILE (written whole once
-// rendered, so a failed run leaves no half file).
+// write renders with render to standard output, or to --output FILE.
 func (o *lintOptions) write(cmd *cobra.Command, render func(io.Writer) error) error {
-	if o.output == "" {
+	return renderOutput(cmd, o.output, "report", render)
+}
+
+// renderOutput renders with render to standard output when output is "", else to the file
+// output, written whole once rendered so a failed run leaves no half file; a file that
+// cannot be written is a usage error (exit 2) naming what.
+func renderOutput(cmd *cobra.Command, output, what string, render func(io.Writer) error) error {
+	if output == "" {
 		return render(cmd.OutOrStdout())
 	}
 	var buf bytes.Buffer
 	if err := render(&buf); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.output, buf.Bytes(), 0o644); err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("write report: %w", err)}
+	if err := os.WriteFile(output, buf.Bytes(), 0o644); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("write %s: %w", what, err)}
 	}
 	return nil
 }
