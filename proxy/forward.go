@@ -40,6 +40,23 @@ type forwarding struct {
 	client    *clientBody   // the body forwarded upstream, or nil without one
 	rec       *record
 	sent      time.Time
+	xfwd      [3]string // backing array of the X-Forwarded-* values Rewrite sets
+}
+
+// fwdContext is the context of a forwarded request: its own context plus the forwarding
+// state, which Rewrite and the hooks find under fwdKey. It lives in the request's exchange,
+// so handing the state over allocates nothing.
+type fwdContext struct {
+	context.Context
+	fw *forwarding
+}
+
+// Value returns the forwarding state for fwdKey and asks the request's context otherwise.
+func (c *fwdContext) Value(key any) any {
+	if _, ok := key.(fwdKey); ok {
+		return c.fw
+	}
+	return c.Context.Value(key)
 }
 
 // bufferPool shares copy buffers between requests (httputil.BufferPool).
@@ -92,16 +109,20 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 				}
 			}
 			stripUnderscoreHeaders(pr.Out.Header)
-			h := pr.Out.Header // canonical keys set directly: this runs for every request
+			// Canonical keys set directly, values backed by the request's exchange: this runs
+			// for every request.
+			h, v := pr.Out.Header, &fw.xfwd
 			if fw.sourceIP != "" {
-				h["X-Forwarded-For"] = []string{fw.sourceIP}
+				v[0] = fw.sourceIP
+				h["X-Forwarded-For"] = v[0:1:1]
 			}
-			h["X-Forwarded-Host"] = []string{pr.In.Host}
+			v[1] = pr.In.Host
+			h["X-Forwarded-Host"] = v[1:2:2]
+			v[2] = "http"
 			if pr.In.TLS != nil {
-				h["X-Forwarded-Proto"] = []string{"https"}
-			} else {
-				h["X-Forwarded-Proto"] = []string{"http"}
+				v[2] = "https"
 			}
+			h["X-Forwarded-Proto"] = v[2:3:3]
 			fw.sent = time.Now()
 			if fw.sign != nil {
 				if err := fw.sign.sign(pr.Out, fw.params, fw.body, fw.sent); err != nil {

@@ -25,7 +25,11 @@ type Principal struct {
 	Attachments []authz.Attachment
 
 	decider Decider
-	signer  *upstreamCred // signs credential-less requests upstream, or nil
+	// readsContext: decisions may read condition keys. False only for the Rego engine over
+	// attachments without any Condition, which decides without them (the handler then
+	// skips building them).
+	readsContext bool
+	signer       *upstreamCred // signs credential-less requests upstream, or nil
 	// scopedEPs are the enterprise projects the principal's attachments are scoped to;
 	// when empty, a request's enterprise project cannot change a decision.
 	scopedEPs map[string]bool
@@ -52,6 +56,7 @@ type Snapshot struct {
 	byAK          map[string]*Principal
 	byUser        map[userKey]*Principal   // configured "name" (any domain) or "domain/name"
 	fallback      *Principal               // default_principal, or nil
+	fallbackID    *identity                // the identity of requests without a credential (read-only), or nil
 	secrets       map[string]string        // access key id → secret key; never logged
 	upstreamCreds map[string]*upstreamCred // principal → sign_upstream credential; never logged
 	trusted       []netip.Prefix
