@@ -37,6 +37,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	assert.Equal(t, 15*time.Minute, cfg.Signature.MaxSkew)
 	assert.False(t, cfg.UpstreamTLS.InsecureSkipVerify, "TLS is verified by default")
 	assert.Equal(t, 10000, cfg.IAM.CacheSize)
+	assert.Zero(t, cfg.Limits.MaxInflightDecisions, "derived from GOMAXPROCS")
+	assert.Equal(t, 50*time.Millisecond, cfg.Limits.QueueWait)
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -70,6 +72,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"second attachment located", minimalConfig + "[[principals.attachments]]\npolicy = \"x.json\"\nscope = \"global\"\n[[principals.attachments]]\npolicy = \"y.json\"\nscope = \"galactic\"\n", 10, "principals.attachments.scope", "galactic"},
 		{"half server tls", minimalConfig + "[server_tls]\ncert_file = \"c.pem\"\n", 6, "server_tls.cert_file", "together"},
 		{"negative timeout", minimalConfig + "[timeouts]\nread = \"-1s\"\n", 6, "timeouts.read", "negative"},
+		{"negative decision bound", minimalConfig + "[limits]\nmax_inflight_decisions = -1\n", 6, "limits.max_inflight_decisions", "between 0"},
+		{"long queue wait", minimalConfig + "[limits]\nqueue_wait = \"1m\"\n", 6, "limits.queue_wait", "10s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

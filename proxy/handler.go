@@ -171,6 +171,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	if d != nil {
 		return d
 	}
+	if errors.Is(err, errShed) {
+		return shedDenial(err)
+	}
 	if err == nil && srv.now().Sub(now) > s.Config.Timeouts.Decision {
 		err = fmt.Errorf("decision took longer than timeouts.decision (%s)", s.Config.Timeouts.Decision)
 	}

@@ -23,6 +23,7 @@ type metrics struct {
 	tokenCache     *prometheus.CounterVec // result (hit, miss)
 	epLookups      *prometheus.CounterVec // result (cache_hit, found, not_found, error, busy)
 	inflight       atomic.Int64           // imsguard_requests_in_flight (a GaugeFunc reads it)
+	shed           prometheus.Counter
 	reloads        prometheus.Counter
 	reloadFailures prometheus.Counter
 	generation     prometheus.Gauge
@@ -107,7 +108,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_decisions_total",
-			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam, decision_log).",
+			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam, decision_log, shed).",
 		}, []string{"api", "action", "result"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_responses_total",
@@ -135,6 +136,10 @@ func newMetrics() *metrics {
 			Name: "imsguard_ep_lookups_total",
 			Help: "Enterprise-project lookups of images by result (cache_hit, found, not_found, error, busy); only error and busy leave the enterprise project unknown for want of an answer.",
 		}, []string{"result"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_shed_total",
+			Help: "Requests refused with 503 and Retry-After (reason shed) because limits.max_inflight_decisions decisions stayed in flight for limits.queue_wait.",
+		}),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imsguard_reloads_total",
 			Help: "Configuration and policy sets installed by a reload.",
@@ -157,7 +162,7 @@ func newMetrics() *metrics {
 		Help: "Requests being handled.",
 	}, func() float64 { return float64(m.inflight.Load()) })
 	m.reg.MustRegister(m.decisions, m.responses, m.decisionTime, m.upstreamTime, m.upstreamErrors,
-		m.tokenCache, m.epLookups, inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
+		m.tokenCache, m.epLookups, inflight, m.shed, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.iam = newIAMMetrics(m.reg)
 	m.decisionLog = newLogMetrics(m.reg)
@@ -186,6 +191,9 @@ func (m *metrics) observe(rec *record) {
 		m.decisionCounters.get(m.decisions, decisionLabels{api, a, result}, decisionLabelValues).Inc()
 	}
 	m.responseCounters.get(m.responses, responseLabels{rec.status, rec.forwarded}, responseLabelValues).Inc()
+	if rec.reason == reasonShed {
+		m.shed.Inc()
+	}
 	m.decisionTime.Observe(rec.decideDur.Seconds())
 	if rec.forwarded && rec.upStatus > 0 {
 		m.upstreamTime.Observe(rec.upDur.Seconds())

@@ -72,9 +72,10 @@ type Snapshot struct {
 	epKey         string           // equal keys: the image lookup (and its cache) can be reused
 
 	// installed by the Server (activate) before the snapshot is published
-	fwd    *forwarder
-	tokens *tokenValidator
-	eps    *imageEPs // nil: image enterprise projects are never established
+	fwd     *forwarder
+	limiter *decisionLimiter // [limits]
+	tokens  *tokenValidator
+	eps     *imageEPs // nil: image enterprise projects are never established
 }
 
 // Principal returns the named principal.

@@ -78,6 +78,12 @@ func (c *Config) validate() error {
 	if err := c.EPLookup.validate(); err != nil {
 		return err
 	}
+	if c.Limits.MaxInflightDecisions < 0 || c.Limits.MaxInflightDecisions > 100_000 {
+		return bad(-1, "must be between 0 (4 per core) and 100000", "limits", "max_inflight_decisions")
+	}
+	if c.Limits.QueueWait < 0 || c.Limits.QueueWait > 10*time.Second {
+		return bad(-1, "must be between 0 (shed at once) and 10s", "limits", "queue_wait")
+	}
 	if c.Signature.MaxSkew <= 0 || c.Signature.MaxSkew > time.Hour {
 		return bad(-1, "max_skew must be between 1s and 1h", "signature", "max_skew")
 	}

@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imsguard/imsguard/rego/authz"
+)
+
+// reasonShed is the reason (respond.go) of a request refused because the proxy was at
+// capacity: limits.max_inflight_decisions decisions stayed in flight for limits.queue_wait.
+const reasonShed = "shed"
+
+// errShed is the logged cause of a shed request.
+var errShed = errors.New("at capacity")
+
+// shedRetryAfter is the Retry-After (seconds) of a shed request.
+const shedRetryAfter = "1"
+
+// defaultInflightDecisions is the bound on decisions in flight when
+// limits.max_inflight_decisions is 0: a few per core, since a decision is CPU work only
+// (body reads, IAM calls and image lookups happen outside it).
+func defaultInflightDecisions() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// decisionLimiter bounds the policy decisions evaluated at once ([limits]). A decision
+// that finds every slot taken waits at most limits.queue_wait for one, then the request is
+// refused with a fast 503: past capacity the proxy sheds load instead of letting every
+// request queue for the CPU, so the requests it admits keep their latency. A slot is held
+// only while the engine evaluates (Decider.Decide): reading a body, validating a token and
+// looking an image up hold none, so slow clients or a slow IAM cannot take the slots. Safe
+// for concurrent use; a nil *decisionLimiter bounds nothing.
+type decisionLimiter struct {
+	slots   chan struct{}
+	wait    time.Duration
+	waiting atomic.Int64
+}
+
+// newDecisionLimiter builds the limiter of cfg (max 0: defaultInflightDecisions).
+func newDecisionLimiter(cfg LimitsConfig) *decisionLimiter {
+	n := cfg.MaxInflightDecisions
+	if n == 0 {
+		n = defaultInflightDecisions()
+	}
+	return &decisionLimiter{slots: make(chan struct{}, n), wait: cfg.QueueWait}
+}
+
+// same reports whether l is what cfg configures, so a reload can keep it.
+func (l *decisionLimiter) same(cfg LimitsConfig) bool {
+	n := cfg.MaxInflightDecisions
+	if n == 0 {
+		n = defaultInflightDecisions()
+	}
+	return l != nil && cap(l.slots) == n && l.wait == cfg.QueueWait
+}
+
+// acquire takes a slot, waiting at most the queue wait (or until ctx ends); the caller
+// must release it once the decision is made. The error wraps errShed.
+func (l *decisionLimiter) acquire(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if l.wait <= 0 {
+		return fmt.Errorf("%w: %d decisions in flight (limits.max_inflight_decisions)", errShed, cap(l.slots))
+	}
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
+	t := time.NewTimer(l.wait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: %d decisions stayed in flight (limits.max_inflight_decisions) for %s (limits.queue_wait)", errShed, cap(l.slots), l.wait)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the client went away while waiting for a decision slot: %w", errShed, ctx.Err())
+	}
+}
+
+// release gives a slot back.
+func (l *decisionLimiter) release() {
+	if l != nil {
+		<-l.slots
+	}
+}
+
+// decideLimited asks p's decider to decide in, holding one of the snapshot's decision
+// slots while it evaluates.
+func decideLimited(ctx context.Context, s *Snapshot, p *Principal, in authz.Input) (authz.Decision, error) {
+	if err := s.limiter.acquire(ctx); err != nil {
+		return authz.Decision{Effect: authz.ImplicitDeny}, err
+	}
+	defer s.limiter.release()
+	return p.decider.Decide(ctx, in)
+}
+
+// shedDenial is the answer to a shed request: 503 in the IMS error shape with Retry-After.
+func shedDenial(err error) *denial {
+	return &denial{status: http.StatusServiceUnavailable, reason: reasonShed, retryAfter: shedRetryAfter,
+		msg: "imsguard is at capacity and refused the request without deciding it; try again shortly", err: err}
+}
+
+// limiterMetrics are the series of the decision bound. They read the limiter of the
+// snapshot in use (a reload may replace it); shed requests are counted by metrics.observe.
+func limiterMetrics(current func() *decisionLimiter) []prometheus.Collector {
+	gauge := func(name, help string, v func(l *decisionLimiter) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if l := current(); l != nil {
+				return float64(v(l))
+			}
+			return 0
+		})
+	}
+	return []prometheus.Collector{
+		gauge("imsguard_decisions_in_flight", "Policy decisions being evaluated (at most imsguard_decision_slots).",
+			func(l *decisionLimiter) int { return len(l.slots) }),
+		gauge("imsguard_decisions_waiting", "Decisions waiting (at most limits.queue_wait) for a slot.",
+			func(l *decisionLimiter) int { return int(l.waiting.Load()) }),
+		gauge("imsguard_decision_slots", "Decisions evaluated at once at most (limits.max_inflight_decisions, or its default).",
+			func(l *decisionLimiter) int { return cap(l.slots) }),
+	}
+}
