@@ -53,7 +53,9 @@ func (g *gatedDecider) Decide(ctx context.Context, in authz.Input) (authz.Decisi
 }
 
 func (g *gatedDecider) factory() DeciderFactory {
-	return func(context.Context, *actions.Catalog, []authz.Attachment, authz.Options) (Decider, error) { return g, nil }
+	return func(context.Context, *actions.Catalog, []authz.Attachment, authz.Options) (Decider, error) {
+		return g, nil
+	}
 }
 
 // limitsConfig is baseConfig with a [limits] table.
