@@ -59,14 +59,24 @@ func (c *fwdContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// bufferPool shares copy buffers between requests (httputil.BufferPool).
+// copyBufferSize is the size of ReverseProxy's copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool shares copy buffers between requests (httputil.BufferPool). It pools the
+// buffers' arrays, so neither Get nor Put allocates.
 type bufferPool struct{ p sync.Pool }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+// Put takes back a buffer Get gave out; anything else is left to the collector.
+func (b *bufferPool) Put(x []byte) {
+	if len(x) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(x))
+	}
+}
 
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
 // newForwarder builds the reverse proxy to s.upstream.
