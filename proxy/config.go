@@ -138,8 +138,8 @@ type EngineConfig struct {
 // LimitsConfig is the [limits] table: how much work the proxy takes on at once before it
 // sheds requests (503 with Retry-After) instead of queueing them.
 type LimitsConfig struct {
-	// MaxInflightDecisions bounds the policy decisions evaluated at once (0: 4 per core,
-	// GOMAXPROCS).
+	// MaxInflightDecisions bounds the policy decisions evaluated at once (0: half the
+	// cores, GOMAXPROCS, at least one).
 	MaxInflightDecisions int `toml:"max_inflight_decisions"`
 	// QueueWait is how long a decision waits for a slot before the request is shed
 	// (default 50ms; 0: shed at once).

@@ -143,9 +143,10 @@ policies = [` + strings.Join(files, ", ") + `]
 `
 }
 
-// startCaseServer writes the case's configuration and policies to a fresh folder and
-// starts an imsguard Server for it; it stops at the end of the test.
-func startCaseServer(tb testing.TB, c perfCase, upstream, extra string) *Server {
+// startCaseServer writes the case's configuration (extra: more TOML tables) and policies
+// to a fresh folder and starts an imsguard Server for it, deciding with decider (nil: the
+// Rego engine); it stops at the end of the test.
+func startCaseServer(tb testing.TB, c perfCase, upstream, extra string, decider DeciderFactory) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
 	files := map[string]string{"imsguard.toml": perfConfig(c, upstream, extra)}
@@ -160,7 +161,7 @@ func startCaseServer(tb testing.TB, c perfCase, upstream, extra string) *Server 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
 	srv, err := NewServer(context.Background(), Options{
-		Loader:   &Loader{ConfigPath: filepath.Join(dir, "imsguard.toml"), Catalog: testCatalog(tb), LookupEnv: testEnv(), Linters: sharedLinters(tb)},
+		Loader:   &Loader{ConfigPath: filepath.Join(dir, "imsguard.toml"), Catalog: testCatalog(tb), LookupEnv: testEnv(), Linters: sharedLinters(tb), NewDecider: decider},
 		Listener: ln,
 	})
 	require.NoError(tb, err)
@@ -189,7 +190,7 @@ func newPerfWorld(tb testing.TB, extra string) *perfWorld {
 	tb.Cleanup(bareSrv.Close)
 	w.urls["bare"] = bareSrv.URL
 	for _, c := range perfCases {
-		srv := startCaseServer(tb, c, w.upstream.URL, extra)
+		srv := startCaseServer(tb, c, w.upstream.URL, extra, nil)
 		w.guards[c.name] = srv
 		w.urls[c.name] = "http://" + srv.Addr().String()
 	}

@@ -160,7 +160,7 @@ func TestShedAtOnce(t *testing.T) {
 	<-done
 }
 
-// TestDecisionLimiterDefault: 0 means four slots per core, and a reload with the same
+// TestDecisionLimiterDefault: 0 means half the cores (at least one), and a reload with the same
 // limits keeps the limiter (its slots in use stay counted).
 func TestDecisionLimiterDefault(t *testing.T) {
 	l := newDecisionLimiter(LimitsConfig{QueueWait: time.Second})

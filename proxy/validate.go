@@ -79,7 +79,7 @@ func (c *Config) validate() error {
 		return err
 	}
 	if c.Limits.MaxInflightDecisions < 0 || c.Limits.MaxInflightDecisions > 100_000 {
-		return bad(-1, "must be between 0 (4 per core) and 100000", "limits", "max_inflight_decisions")
+		return bad(-1, "must be between 0 (half the cores) and 100000", "limits", "max_inflight_decisions")
 	}
 	if c.Limits.QueueWait < 0 || c.Limits.QueueWait > 10*time.Second {
 		return bad(-1, "must be between 0 (shed at once) and 10s", "limits", "queue_wait")
