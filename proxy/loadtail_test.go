@@ -16,8 +16,9 @@ import (
 
 // tailRun is the latencies of open-loop runs against one target.
 type tailRun struct {
-	lat  []time.Duration // from each request's scheduled send time; sorted by sort
-	errs int64
+	lat     []time.Duration // from each request's scheduled send time; sorted by sort
+	errs    int64
+	lastErr atomic.Value // an error seen, for the report
 }
 
 func (r *tailRun) sort() { slices.Sort(r.lat) }
@@ -51,6 +52,7 @@ func openLoopSlice(p *perfRequester, base string, rate int, d time.Duration, r *
 				defer func() { <-sem; wg.Done() }()
 				if err := p.do(base); err != nil {
 					nerr.Add(1)
+					r.lastErr.Store(err.Error())
 				}
 				lat[i] = time.Since(scheduled)
 			}(i)
@@ -115,6 +117,9 @@ func TestLoadTail(t *testing.T) {
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s %s| %d | %d |\n", c.title, x.name, msf(r.pct(.5)), msf(r.pct(.99)), msf(r.pct(.999)), msf(r.pct(1)), rel, r.errs, ms1.NumGC-ms0.NumGC)
 			errs += r.errs
+			if e := r.lastErr.Load(); e != nil {
+				t.Logf("%s %s: %d errors, e.g. %s", c.name, x.name, r.errs, e)
+			}
 		}
 		t.Logf("%s: p99 %s vs %s (%.2f×), p99.9 %s vs %s (%.2f×)", c.name, msf(guard.pct(.99)), msf(bare.pct(.99)), ratio(.99), msf(guard.pct(.999)), msf(bare.pct(.999)), ratio(.999))
 	}

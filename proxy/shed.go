@@ -39,12 +39,20 @@ func defaultInflightDecisions() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 // refused with a fast 503: past capacity the proxy sheds load instead of letting every
 // request queue for the CPU, so the requests it admits keep their latency. A slot is held
 // only while the engine evaluates (Decider.Decide): reading a body, validating a token and
-// looking an image up hold none, so slow clients or a slow IAM cannot take the slots. Safe
-// for concurrent use; a nil *decisionLimiter bounds nothing.
+// looking an image up hold none, so slow clients or a slow IAM cannot take the slots.
+//
+// A slot is taken by a goroutine that is running, never handed to a waiter that would
+// still have to be scheduled: a freed slot wakes a waiter, which takes it if it is still
+// free when it runs (a running decision may have taken it first). With hand-over, each
+// freed slot would wait in the run queue with its new owner, and when that queue is long
+// (a garbage collection, a burst) decisions would convoy and be shed far below capacity.
+// Safe for concurrent use; a nil *decisionLimiter bounds nothing.
 type decisionLimiter struct {
-	slots   chan struct{}
+	max     int64
 	wait    time.Duration
+	inuse   atomic.Int64
 	waiting atomic.Int64
+	wake    chan struct{} // a slot was freed while decisions waited (buffered: max)
 }
 
 // newDecisionLimiter builds the limiter of cfg (max 0: defaultInflightDecisions).
@@ -53,7 +61,7 @@ func newDecisionLimiter(cfg LimitsConfig) *decisionLimiter {
 	if n == 0 {
 		n = defaultInflightDecisions()
 	}
-	return &decisionLimiter{slots: make(chan struct{}, n), wait: cfg.QueueWait}
+	return &decisionLimiter{max: int64(n), wait: cfg.QueueWait, wake: make(chan struct{}, n)}
 }
 
 // same reports whether l is what cfg configures, so a reload can keep it.
@@ -62,46 +70,63 @@ func (l *decisionLimiter) same(cfg LimitsConfig) bool {
 	if n == 0 {
 		n = defaultInflightDecisions()
 	}
-	return l != nil && cap(l.slots) == n && l.wait == cfg.QueueWait
+	return l != nil && l.max == int64(n) && l.wait == cfg.QueueWait
+}
+
+// tryAcquire takes a free slot.
+func (l *decisionLimiter) tryAcquire() bool {
+	for {
+		n := l.inuse.Load()
+		if n >= l.max {
+			return false
+		}
+		if l.inuse.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // acquire takes a slot, waiting at most the queue wait (or until ctx ends); the caller
 // must release it once the decision is made. The error wraps errShed.
 func (l *decisionLimiter) acquire(ctx context.Context) error {
-	if l == nil {
+	if l == nil || l.tryAcquire() {
 		return nil
-	}
-	select {
-	case l.slots <- struct{}{}:
-		return nil
-	default:
 	}
 	if l.wait <= 0 {
-		return fmt.Errorf("%w: %d decisions in flight (limits.max_inflight_decisions)", errShed, cap(l.slots))
+		return fmt.Errorf("%w: %d decisions in flight (limits.max_inflight_decisions)", errShed, l.max)
 	}
 	l.waiting.Add(1)
 	defer l.waiting.Add(-1)
 	t := time.NewTimer(l.wait)
 	defer t.Stop()
-	select {
-	case l.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		select {
-		case l.slots <- struct{}{}: // freed as the wait ran out (or the process was stalled)
+	for {
+		if l.tryAcquire() { // also after registering as waiting: no release goes unseen
 			return nil
-		default:
 		}
-		return fmt.Errorf("%w: %d decisions stayed in flight (limits.max_inflight_decisions) for %s (limits.queue_wait)", errShed, cap(l.slots), l.wait)
-	case <-ctx.Done():
-		return fmt.Errorf("%w: the client went away while waiting for a decision slot: %w", errShed, ctx.Err())
+		select {
+		case <-l.wake:
+		case <-t.C:
+			if l.tryAcquire() { // freed as the wait ran out (or the process was stalled)
+				return nil
+			}
+			return fmt.Errorf("%w: %d decisions stayed in flight (limits.max_inflight_decisions) for %s (limits.queue_wait)", errShed, l.max, l.wait)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: the client went away while waiting for a decision slot: %w", errShed, ctx.Err())
+		}
 	}
 }
 
-// release gives a slot back.
+// release gives a slot back and wakes a waiter, if any.
 func (l *decisionLimiter) release() {
-	if l != nil {
-		<-l.slots
+	if l == nil {
+		return
+	}
+	l.inuse.Add(-1)
+	if l.waiting.Load() > 0 {
+		select {
+		case l.wake <- struct{}{}:
+		default: // max wake-ups pending already
+		}
 	}
 }
 
@@ -134,10 +159,10 @@ func limiterMetrics(current func() *decisionLimiter) []prometheus.Collector {
 	}
 	return []prometheus.Collector{
 		gauge("imsguard_decisions_in_flight", "Policy decisions being evaluated (at most imsguard_decision_slots).",
-			func(l *decisionLimiter) int { return len(l.slots) }),
+			func(l *decisionLimiter) int { return int(l.inuse.Load()) }),
 		gauge("imsguard_decisions_waiting", "Decisions waiting (at most limits.queue_wait) for a slot.",
 			func(l *decisionLimiter) int { return int(l.waiting.Load()) }),
 		gauge("imsguard_decision_slots", "Decisions evaluated at once at most (limits.max_inflight_decisions, or its default).",
-			func(l *decisionLimiter) int { return cap(l.slots) }),
+			func(l *decisionLimiter) int { return int(l.max) }),
 	}
 }

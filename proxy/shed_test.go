@@ -164,7 +164,7 @@ func TestShedAtOnce(t *testing.T) {
 // limits keeps the limiter (its slots in use stay counted).
 func TestDecisionLimiterDefault(t *testing.T) {
 	l := newDecisionLimiter(LimitsConfig{QueueWait: time.Second})
-	assert.Equal(t, defaultInflightDecisions(), cap(l.slots))
+	assert.Equal(t, int64(defaultInflightDecisions()), l.max)
 	assert.True(t, l.same(LimitsConfig{QueueWait: time.Second}))
 	assert.True(t, l.same(LimitsConfig{MaxInflightDecisions: defaultInflightDecisions(), QueueWait: time.Second}))
 	assert.False(t, l.same(LimitsConfig{MaxInflightDecisions: 3, QueueWait: time.Second}))
@@ -172,4 +172,32 @@ func TestDecisionLimiterDefault(t *testing.T) {
 	var none *decisionLimiter
 	require.NoError(t, none.acquire(context.Background()), "no limiter bounds nothing")
 	none.release()
+}
+
+// TestDecisionLimiterBound: many goroutines deciding at once never exceed the bound, and
+// with a long enough queue wait none is shed.
+func TestDecisionLimiterBound(t *testing.T) {
+	l := newDecisionLimiter(LimitsConfig{MaxInflightDecisions: 3, QueueWait: 10 * time.Second})
+	var inside, most atomic.Int64
+	var shed atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for range 200 {
+				if err := l.acquire(context.Background()); err != nil {
+					shed.Add(1)
+					continue
+				}
+				n := inside.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				inside.Add(-1)
+				l.release()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, shed.Load())
+	assert.LessOrEqual(t, most.Load(), int64(3))
+	assert.Zero(t, l.inuse.Load())
 }
