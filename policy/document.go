@@ -155,6 +155,28 @@ func Parse(name string, data []byte) *File {
 	return f
 }
 
+// DocumentsIn finds the policy documents in n, a value inside the JSON text data that
+// [ParseJSON] parsed (a policy written inline in a larger file, such as an
+// `imsguard eval` input), as Parse does for a file root: a wrapper or a bare policy
+// object. Positions and pointers stay those of the enclosing text. The problems are only
+// those found inside n (a value that is not an object, a policy_document string's syntax
+// errors); the enclosing text's own problems are the caller's.
+func DocumentsIn(name string, data []byte, n *Node) ([]*Document, []Problem) {
+	if n == nil {
+		return nil, nil
+	}
+	if n.Kind != KindObject {
+		return nil, []Problem{notObject(n, "")}
+	}
+	src, start := string(data), 0
+	if strings.HasPrefix(src, bom) {
+		start = len(bom)
+	}
+	f := &File{Name: name, Data: data, Root: n}
+	docs := f.unwrap(src, start)
+	return docs, f.Problems
+}
+
 // unwrap finds the documents in the root object (§2 detection step 1).
 func (f *File) unwrap(src string, start int) []*Document {
 	root := f.Root

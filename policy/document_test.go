@@ -350,3 +350,43 @@ func TestParseConcurrent(t *testing.T) {
 		})
 	}
 }
+
+func TestDocumentsIn(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		pointer string // of the value to read documents from
+		docs    int
+		root    string // pointer of the first document's root
+		stmtPos Pos    // position of its first statement
+		problem string // substring of the first problem
+	}{
+		{"bare policy", "{\"a\": {\"b\": {\"Version\": \"1.1\",\n \"Statement\": [{\"Effect\": \"Allow\"}]}}}", "/a/b", 1, "/a/b", Pos{Line: 2, Col: 16, Offset: 46}, ""},
+		{"after a byte-order mark", "\xEF\xBB\xBF{\"p\": {\"Version\": \"1.1\", \"Statement\": [{}]}}", "/p", 1, "/p", Pos{Line: 1, Col: 40, Offset: 42}, ""},
+		{"role wrapper", `{"p": {"role": {"policy": {"Version": "1.0", "Statement": [{}]}}}}`, "/p", 1, "/p/role/policy", Pos{Line: 1, Col: 60, Offset: 59}, ""},
+		{"policy_document string", `{"p": {"policy_document": "{\"Version\": \"5.0\", \"Statement\": [{}]}"}}`, "/p", 1, "/p/policy_document", Pos{Line: 1, Col: 67, Offset: 66}, ""},
+		{"policy_document syntax error", `{"p": {"policy_document": "{\"Version\": }"}}`, "/p", 0, "", Pos{}, "in policy_document: expected a JSON value"},
+		{"not an object", `{"p": [1]}`, "/p", 0, "", Pos{}, "policy document must be a JSON object, found an array"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root, probs := ParseJSON([]byte(tc.in))
+			require.Empty(t, probs)
+			docs, probs := DocumentsIn("in.json", []byte(tc.in), root.Find(tc.pointer))
+			require.Len(t, docs, tc.docs)
+			if tc.problem != "" {
+				require.NotEmpty(t, probs)
+				assert.Contains(t, probs[0].Message, tc.problem)
+				return
+			}
+			require.Empty(t, probs)
+			assert.Equal(t, "in.json", docs[0].Source)
+			assert.Equal(t, tc.root, docs[0].Root.Pointer)
+			require.NotEmpty(t, docs[0].Statements)
+			assert.Equal(t, tc.stmtPos, docs[0].Statements[0].Node.Pos)
+		})
+	}
+	docs, probs := DocumentsIn("in.json", nil, nil)
+	assert.Nil(t, docs)
+	assert.Nil(t, probs)
+}

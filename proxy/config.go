@@ -34,6 +34,8 @@ type Config struct {
 	Upstream string `toml:"upstream"`
 	// Mode is "enforce" (default) or "audit".
 	Mode string `toml:"mode"`
+	// Modes overrides Mode for some APIs: API id → "enforce" or "audit" (rollout.go).
+	Modes map[string]string `toml:"modes"`
 	// Project is the IAM project assumed when the credential names none: AK/SK requests,
 	// the default principal, domain-scoped tokens (default ae-ad-1).
 	Project string `toml:"project"`
@@ -150,6 +152,10 @@ type LimitsConfig struct {
 type PrincipalConfig struct {
 	// Name identifies the principal in logs and default_principal.
 	Name string `toml:"name"`
+	// Mode, when set, overrides the global mode for this principal's requests, and
+	// Modes for some of its APIs (API id → "enforce" or "audit"; rollout.go).
+	Mode  string            `toml:"mode"`
+	Modes map[string]string `toml:"modes"`
 	// AccessKeys are access key ids (AK) of SDK-HMAC-SHA256 requests for this principal.
 	AccessKeys []string `toml:"access_keys"`
 	// SecretKeyEnv maps an access key id to the environment variable holding its secret

@@ -21,6 +21,7 @@ type record struct {
 	auth               string
 	accessKey          string
 	sourceIP           string
+	project            string // the project the request acts in (g:ProjectName)
 	method             string
 	path               string
 	api                string
@@ -34,6 +35,7 @@ type record struct {
 	errMsg             string
 	enforced           bool
 	forwarded          bool
+	wouldDeny          bool // audited, and enforce mode would have refused it
 	signedUpstream     bool
 	status             int
 	upStatus           int
@@ -127,6 +129,9 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 		b = jsonField(b, "access_key", rec.accessKey)
 	}
 	b = jsonField(b, "source_ip", rec.sourceIP)
+	if rec.project != "" {
+		b = jsonField(b, "project", rec.project)
+	}
 	b = jsonField(b, "method", rec.method)
 	b = jsonFieldMax(b, "path", rec.path, maxLogPath)
 	b = jsonField(b, "api", rec.api)
@@ -152,6 +157,9 @@ func (rec *record) appendJSON(b []byte, end time.Time) []byte {
 	b = strconv.AppendBool(b, rec.enforced)
 	b = append(b, `,"forwarded":`...)
 	b = strconv.AppendBool(b, rec.forwarded)
+	if rec.wouldDeny {
+		b = append(b, `,"would_deny":true`...)
+	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(rec.status), 10)
 	if rec.signedUpstream {

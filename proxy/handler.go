@@ -30,6 +30,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	d := srv.decide(w, r, s, rec, fw, &x.bb, start)
 	rec.decideDur = srv.now().Sub(start)
+	rec.enforced = s.enforces(rec.principal, rec.api) // staged rollout (rollout.go)
 	if d != nil {
 		rec.reason, rec.denied = d.reason, d.denied
 		if rec.decision == "" {
@@ -39,13 +40,13 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.errMsg = d.err.Error()
 		}
 	}
-	if d != nil && (s.enforcing() || d.reason == reasonDecisionLog) { // decision_log_required holds in audit mode too
+	if d != nil && (rec.enforced || d.reason == reasonDecisionLog) { // decision_log_required holds in audit mode too
 		rec.status = d.status
 		writeDenial(w, rec.id, d)
 		srv.finish(rec)
 		return
 	}
-	rec.forwarded = true
+	rec.forwarded, rec.wouldDeny = true, d != nil
 	sw := &x.sw
 	defer func() {
 		// ReverseProxy aborts the handler (http.ErrAbortHandler) when the response cannot be
@@ -122,7 +123,7 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	ctx := r.Context()
 	id, d := identify(ctx, r, s, &res, bb.get, now)
 	if id != nil {
-		rec.auth, rec.accessKey = id.auth, id.accessKey
+		rec.auth, rec.accessKey, rec.project = id.auth, id.accessKey, id.project
 		if id.principal != nil {
 			rec.principal = id.principal.Name
 		}

@@ -40,6 +40,9 @@ func NewEngine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachmen
 // engine is the default DeciderFactory: with Runtime set, the compiled Rego is shared by
 // every principal and every reload, so a reload only builds policy sets.
 func (l *Loader) engine(ctx context.Context, cat *actions.Catalog, atts []authz.Attachment, opts authz.Options) (Decider, error) {
+	if l.Engines != nil {
+		return l.Engines.New(ctx, cat, atts, opts)
+	}
 	if l.Runtime == nil {
 		return NewEngine(ctx, cat, atts, opts)
 	}
@@ -69,6 +72,10 @@ type Loader struct {
 	// Runtime is the compiled decision Rego (authz.Prepare) shared by every engine the
 	// loader builds; nil compiles it for each engine.
 	Runtime *authz.Runtime
+	// Engines, when set (from Runtime.NewEngines), builds the engines through its memo:
+	// principals holding the same policy set share one engine, and a load reuses the
+	// engines of the previous successful load whose policy sets did not change.
+	Engines *authz.Engines
 }
 
 // linters returns the Linters the default linter comes from.
@@ -131,7 +138,15 @@ func (l *Loader) load(ctx context.Context, skip string) (*Snapshot, error) {
 		if skip != "" && first.digest == skip {
 			return nil, errUnchanged
 		}
-		return l.build(ctx, src, first)
+		s, err := l.build(ctx, src, first)
+		if l.Engines != nil {
+			if err != nil {
+				l.Engines.Abort()
+			} else {
+				l.Engines.Commit()
+			}
+		}
+		return s, err
 	}
 	return nil, last
 }
@@ -187,6 +202,9 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs) (*Snapshot, 
 	s.iamKey = fmt.Sprintf("%s|%s|%v|%d|%v", cfg.IAM.Endpoint, iamKey, cfg.IAM.Timeout, cfg.IAM.CacheSize, cfg.IAM.CacheMaxTTL)
 	s.epKey = fmt.Sprintf("%s|%s|%+v", cfg.Upstream, upKey, cfg.EPLookup)
 	if err := l.secrets(s, cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src.name(), err)
+	}
+	if s.rollout, err = newRollout(cfg, s.cat); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src.name(), err)
 	}
 	opts := authz.Options{AbsentNegated: cfg.Engine.AbsentNegated, Lenient: cfg.Engine.Lenient, CacheSize: cfg.Engine.CacheSize}

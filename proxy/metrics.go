@@ -28,6 +28,7 @@ type metrics struct {
 	reloadFailures prometheus.Counter
 	generation     prometheus.Gauge
 	lastReload     prometheus.Gauge
+	wouldDeny      *prometheus.CounterVec // principal, api (rollout.go)
 
 	iam         *iamMetrics // IAM call bound (iamlimit.go)
 	decisionLog *logMetrics // decision log health (logsink.go)
@@ -165,6 +166,7 @@ func newMetrics() *metrics {
 		m.tokenCache, m.epLookups, inflight, m.shed, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.iam = newIAMMetrics(m.reg)
+	m.wouldDeny = newWouldDeny(m.reg)
 	m.decisionLog = newLogMetrics(m.reg)
 	return m
 }
@@ -198,6 +200,7 @@ func (m *metrics) observe(rec *record) {
 	if rec.forwarded && rec.upStatus > 0 {
 		m.upstreamTime.Observe(rec.upDur.Seconds())
 	}
+	observeWouldDeny(m.wouldDeny, rec)
 }
 
 // handler serves /metrics, /healthz and /readyz.

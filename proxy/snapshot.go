@@ -66,6 +66,7 @@ type Snapshot struct {
 	iamTLS        *tls.Config
 	decisionLog   string           // resolved decision_log path; "" for standard output
 	serverCert    *tls.Certificate // [server_tls], or nil for plain HTTP
+	rollout       *rollout         // per-principal and per-API modes, nil when none
 	fwdKey        string           // equal keys: the forwarder (and its connections) can be reused
 	iamKey        string           // equal keys: the token validator (and its cache) can be reused
 	epSecret      string           // [enterprise_project_lookup] secret key; never logged

@@ -87,7 +87,10 @@ func (c *Config) validate() error {
 	if c.Signature.MaxSkew <= 0 || c.Signature.MaxSkew > time.Hour {
 		return bad(-1, "max_skew must be between 1s and 1h", "signature", "max_skew")
 	}
-	return c.validatePrincipals()
+	if err := c.validatePrincipals(); err != nil {
+		return err
+	}
+	return c.validateModes()
 }
 
 func (t *TimeoutsConfig) validate() error {

@@ -14,6 +14,7 @@ import (
 	"github.com/imsguard/imsguard/rego/authz"
 	"github.com/imsguard/imsguard/rego/diff"
 	"github.com/imsguard/imsguard/rego/opa"
+	"github.com/imsguard/imsguard/rego/report"
 )
 
 // diffOptions are the flags of `imsguard diff`.
@@ -155,7 +156,7 @@ func writeDiff(w io.Writer, format string, r *diff.Report) error {
 	case "json":
 		return r.WriteJSON(w)
 	case "sarif":
-		return r.WriteSARIF(w, version())
+		return r.WriteSARIF(w, report.Run{Version: version(), BaseDir: workingDir()})
 	case "github":
 		return r.WriteGitHub(w)
 	default:

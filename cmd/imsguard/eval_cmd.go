@@ -23,6 +23,7 @@ type evalOptions struct {
 	body          string
 	project       string
 	ep            string
+	resource      string
 	context       []string
 	absentNegated bool
 	lenient       bool
@@ -31,24 +32,49 @@ type evalOptions struct {
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval (--input FILE | --policy FILE... (--action A | --method M --url U [--body FILE]))",
-		Short: "Decide Allow / ExplicitDeny / ImplicitDeny for a request against IAM policies",
+		Use:   "eval (--input FILE | --policy FILE... (--action A | --method M --url U [--body FILE])) [--resource R]",
+		Short: "Decide Allow / ExplicitDeny / ImplicitDeny for a request against IAM policies, and say why",
 		Long: `Evaluate a request the way IAM does: explicit Deny anywhere wins, then any Allow,
 otherwise ImplicitDeny. A request names an action, or an HTTP method and URL (and body)
 whose required actions come from the IMS catalog; then every required action must be
-allowed.
+allowed. For resource-capable services (OBS, ...) it may name a resource.
 
---input FILE is JSON: {"attachments": [{"policy": <document or path relative to FILE>,
-"scope": {"kind": "project", "projects": ["ae-ad-1"]}}], "request": {"action": ... |
-"method": ..., "url": ..., "body": ..., "project": ..., "enterpriseProjectId": ...,
-"context": {"g:UserName": ["alice"]}}}. Scope kinds: all_projects, project, global,
-enterprise_project (with "enterpriseProjects").
+The output explains the decision: each action with its outcome; every statement
+considered, "Matched" or "Skipped" with why (the condition that did not hold, with its
+operator, key, the policy's values and the value seen in the request or "absent"; or
+the Resource that did not match); attachments skipped for their scope; condition keys
+the request lacked; notes, among them a did-you-mean for an ims action the catalog does
+not list. --format json carries the same under "statements".
+
+--input FILE is JSON (spec §7.1), read like a policy: errors give line:column, a UTF-8
+byte-order mark is fine, duplicate keys and unknown fields are errors.
+
+  {"attachments": [
+     {"policy": "policies/dev.json", "scope": {"kind": "project", "projects": ["ae-ad-1"]}},
+     {"name": "inline", "scope": "all_projects",
+      "policy": {"Version": "1.1", "Statement": [...]}}],
+   "request": {
+     "action": "ims:images:get",   (or "method" + "url", optionally "body")
+     "project": "ae-ad-1", "enterpriseProjectId": "ep-1",
+     "resource": "obs:ae-ad-1:ACCOUNT:bucket:audit-logs",
+     "context": {"g:SourceIp": "203.0.113.9", "g:UserName": ["alice"]}}}
+
+Policy paths are relative to FILE. Scope kinds: all_projects (the default), project
+("projects"), global, enterprise_project ("enterpriseProjects"). A resource is
+service:region:account:type:path (five parts; the path may hold colons). Context values
+are a string or a list of strings.
 
 Shorthand: --policy FILE (repeatable; attached to all projects), --action or
---method/--url/--body, --project, --enterprise-project, --context key=value (repeatable).
-g:CurrentTime defaults to now.
+--method/--url/--body, --project, --enterprise-project, --resource, --context key=value
+(repeatable). With --input, --context replaces the file's values for that key and
+--resource the file's resource. g:CurrentTime defaults to now.
 
-Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
+Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors (the input file, a
+flag, a policy IAM would reject without --lenient).`,
+		Example: `  imsguard eval --policy policies/dev.json --method GET --url /v2/images/IMAGE_ID --context g:SourceIp=203.0.113.9
+  imsguard eval --policy policies/readonly.json --action ims:images:list --format json
+  imsguard eval --input request.json --context g:UserName=bob
+  imsguard eval --policy obs.json --action obs:bucket:DeleteBucket --resource obs:ae-ad-1:ACCOUNT:bucket:audit-logs`,
 		Args: exactArgs(0, "no arguments (use flags)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(o.format, "text", "json"); err != nil {
@@ -67,14 +93,17 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 			}
 			eng, err := authz.New(cmd.Context(), cat, ef.Attachments, authz.Options{AbsentNegated: o.absentNegated, Lenient: o.lenient, CacheSize: -1})
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)}
+				if !strings.Contains(err.Error(), "--lenient") {
+					err = fmt.Errorf("%w (fix the policy, or pass --lenient to evaluate it fail-safe)", err)
+				}
+				return &exitError{code: 2, err: err}
 			}
-			d, err := eng.Decide(cmd.Context(), ef.Input)
+			d, why, err := eng.Why(cmd.Context(), ef.Input)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			d.Notes = append(eng.Notes(), d.Notes...)
-			if err := writeDecision(cmd.OutOrStdout(), o.format, d); err != nil {
+			if err := writeDecision(cmd.OutOrStdout(), o.format, d, why); err != nil {
 				return err
 			}
 			if d.Effect != authz.Allow {
@@ -93,6 +122,7 @@ Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors.`,
 	f.StringVar(&o.body, "body", "", "request body file (- for stdin)")
 	f.StringVar(&o.project, "project", "ae-ad-1", "project the request is scoped to")
 	f.StringVar(&o.ep, "enterprise-project", "", "enterprise project id of the request")
+	f.StringVar(&o.resource, "resource", "", "resource of the request, service:region:account:type:path (e.g. obs:ae-ad-1:ACCOUNT:bucket:logs)")
 	f.StringArrayVar(&o.context, "context", nil, "condition key=value (repeatable; repeat a key for several values)")
 	f.BoolVar(&o.absentNegated, "absent-negated", false, "negated operators are true on an absent key (AWS semantics)")
 	f.BoolVar(&o.lenient, "lenient", false, "evaluate documents IAM would reject, fail-safe")
@@ -111,6 +141,9 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 			return nil, &exitError{code: 2, err: err}
 		}
 		if err := addContext(ef.Input.Context, o.context); err != nil {
+			return nil, err
+		}
+		if err := o.addResource(&ef.Input); err != nil {
 			return nil, err
 		}
 		return ef, nil
@@ -137,6 +170,13 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 		return nil, &exitError{code: 2, err: err}
 	}
 	for _, f := range files {
+		// JSON problems (a duplicate key too) are errors, as for the policies of an
+		// --input file: which of two keys IAM would read is unknown.
+		for _, p := range f.Problems {
+			if p.Severity == policy.SeverityError {
+				return nil, &exitError{code: 2, err: fmt.Errorf("%s:%s: %s (%s)", f.Name, p.Pos, p.Message, p.Code)}
+			}
+		}
 		for _, d := range f.Documents {
 			ef.Attachments = append(ef.Attachments, authz.Attachment{Name: f.Name, Document: d, Scope: authz.Scope{Kind: authz.ScopeAllProjects}})
 		}
@@ -149,7 +189,23 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 	if err := addContext(ef.Input.Context, o.context); err != nil {
 		return nil, err
 	}
+	if err := o.addResource(&ef.Input); err != nil {
+		return nil, err
+	}
 	return ef, nil
+}
+
+// addResource sets --resource, which replaces the input file's resource, after checking
+// its shape.
+func (o *evalOptions) addResource(in *authz.Input) error {
+	if o.resource == "" {
+		return nil
+	}
+	if err := authz.CheckResource(o.resource); err != nil {
+		return usageError("--resource: %v", err)
+	}
+	in.Resource = o.resource
+	return nil
 }
 
 // addContext adds --context key=value pairs; a key given on the command line replaces the
@@ -182,11 +238,17 @@ type decisionJSON struct {
 	Skipped     []authz.Skip           `json:"skipped"`
 	MissingKeys []string               `json:"missing_context_keys"`
 	Notes       []string               `json:"notes"`
+	// Statements explains every statement considered, matched or not (authz.Engine.Why).
+	Statements []authz.StatementWhy `json:"statements"`
 }
 
-func writeDecision(w io.Writer, format string, d authz.Decision) error {
+// writeDecision renders a decision and its statement-by-statement explanation.
+func writeDecision(w io.Writer, format string, d authz.Decision, why []authz.StatementWhy) error {
+	if why == nil {
+		why = []authz.StatementWhy{}
+	}
 	if format == "json" {
-		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes)}
+		out := decisionJSON{Decision: d.Effect, Actions: d.Actions, Skipped: nonNilSkips(d.Skipped), MissingKeys: nonNil(d.MissingKeys), Notes: nonNil(d.Notes), Statements: why}
 		if a := d.API; a != nil {
 			out.API = &apiJSON{ID: a.ID, Section: a.Section, Title: a.Title, Method: a.Method, Path: a.Path,
 				Family: a.Family, Deprecated: a.Deprecated, IAMProject: a.IAMProject, EnterpriseProject: a.EnterpriseProject}
@@ -208,6 +270,16 @@ func writeDecision(w io.Writer, format string, d authz.Decision) error {
 			why = strings.Join(parts, "; ")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Action, a.Effect, why)
+	}
+	for _, s := range why {
+		if s.Matched {
+			fmt.Fprintf(tw, "Matched\t%s\n", s)
+		}
+	}
+	for _, s := range why {
+		if !s.Matched {
+			fmt.Fprintf(tw, "Skipped\t%s\n", s)
+		}
 	}
 	for _, s := range d.Skipped {
 		fmt.Fprintf(tw, "Skipped\t%s: %s\n", s.Policy, s.Reason)

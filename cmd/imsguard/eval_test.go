@@ -69,6 +69,7 @@ func TestEvalCommand(t *testing.T) {
 		{"both action and url", []string{"--policy", roPolicy, "--action", "a:b:c", "--method", "GET", "--url", "/"}, 2, "", nil, "either --action"},
 		{"unknown route", []string{"--policy", roPolicy, "--method", "GET", "--url", "/v2/../x"}, 2, "", nil, "matches no IMS API"},
 		{"broken policy", []string{"--policy", "../../testdata/eval/broken.json", "--action", "ims:images:list"}, 2, "", nil, "broken.json:1:"},
+		{"duplicate key in a policy", []string{"--policy", "../../testdata/eval/dupkey.json", "--action", "ims:images:delete"}, 2, "", nil, `dupkey.json:4:77: duplicate key "Effect" (first defined at 4:6)`},
 		{"invalid policy", []string{"--policy", "../../testdata/eval/bad-effect.json", "--action", "ims:images:list"}, 2, "", nil, "--lenient"},
 		{"bad context", []string{"--policy", roPolicy, "--action", "ims:images:list", "--context", "novalue"}, 2, "", nil, "key=value"},
 	}
@@ -101,22 +102,72 @@ func TestEvalTextOutput(t *testing.T) {
 
 func TestEvalInputFileErrors(t *testing.T) {
 	dir := t.TempDir()
-	cases := map[string]string{
-		"unknown field":   `{"attachments": [], "request": {"action": "ims:images:get", "colour": 1}}`,
-		"no request kind": `{"attachments": [], "request": {}}`,
-		"missing policy":  `{"attachments": [{"scope": "all_projects"}], "request": {"action": "ims:images:get"}}`,
-		"policy path":     `{"attachments": [{"policy": "nope.json"}], "request": {"action": "ims:images:get"}}`,
-		"bad scope":       `{"attachments": [{"policy": {"Version":"1.1","Statement":[]}, "scope": {"kind": "project", "regions": []}}], "request": {"action": "a:b:c"}}`,
-		"bad context":     `{"attachments": [], "request": {"action": "a:b:c", "context": {"k": 1}}}`,
-		"not json":        `{`,
+	// want: where (line:column in the input file) and what; the positioned parser of
+	// policies reads the file, so duplicate keys and unknown fields are placed too.
+	cases := map[string]struct{ text, want string }{
+		"unknown field":   {`{"attachments": [], "request": {"action": "ims:images:get", "colour": 1}}`, `in.json:1:61: request: unknown field "colour"`},
+		"no request kind": {`{"attachments": [], "request": {}}`, `in.json:1:32: request: give either "action"`},
+		"missing policy":  {`{"attachments": [{"scope": "all_projects"}], "request": {"action": "ims:images:get"}}`, `in.json:1:18: attachments[0]: has no "policy"`},
+		"policy path":     {`{"attachments": [{"policy": "nope.json"}], "request": {"action": "ims:images:get"}}`, `in.json:1:29: attachments[0].policy: load policy`},
+		"bad scope":       {`{"attachments": [{"policy": {"Version":"1.1","Statement":[]}, "scope": {"kind": "project", "regions": []}}], "request": {"action": "a:b:c"}}`, `in.json:1:92: attachments[0].scope: unknown field "regions"`},
+		"bad context":     {`{"attachments": [], "request": {"action": "a:b:c", "context": {"k": 1}}}`, `in.json:1:69: request.context.k: must be a string or an array of strings, found a number; write "k": ["1"]`},
+		"not json":        {`{`, `in.json:1:2: unexpected end of input`},
+		"duplicate key":   {"{\"attachments\": [],\n \"request\": {\"action\": \"ims:images:get\", \"action\": \"ims:images:delete\"}}", `in.json:2:42: duplicate key "action" (first defined at 2:14)`},
+		"bad resource":    {`{"attachments": [], "request": {"action": "obs:bucket:DeleteBucket", "resource": "obs:audit-logs"}}`, `in.json:1:82: request.resource: resource "obs:audit-logs" has 2 colon-separated part(s)`},
 	}
-	for name, text := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, "in.json")
-			require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+			require.NoError(t, os.WriteFile(p, []byte(tc.text), 0o600))
 			_, stderr, code := runCLI(t, "", "eval", "--input", p)
 			assert.Equal(t, 2, code)
-			assert.Contains(t, stderr, "in.json")
+			assert.Contains(t, stderr, tc.want)
 		})
 	}
+}
+
+// TestEvalInputFileBOM: a file saved with a UTF-8 byte-order mark is read like any other.
+func TestEvalInputFileBOM(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "in.json")
+	require.NoError(t, os.WriteFile(p, []byte("\xEF\xBB\xBF"+`{"attachments": [{"policy": {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}}],
+  "request": {"action": "ims:images:list", "project": "ae-ad-1"}}`), 0o600))
+	_, stderr, code := runCLI(t, "", "eval", "--input", p)
+	assert.Equal(t, 0, code, stderr)
+}
+
+// TestEvalResource: a Deny scoped to an OBS bucket (spec §6.3) applies to a request on
+// that bucket and not to one on another bucket, from the input file and from --resource.
+func TestEvalResource(t *testing.T) {
+	const (
+		input  = "../../testdata/eval/obs-bucket.json"
+		policy = "../../testdata/eval/obs-audit.json"
+		acct   = "obs:ae-ad-1:0a1b2c3d4e5f:"
+	)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"deny on the bucket, from the file", []string{"--input", input}, 1, "ExplicitDeny"},
+		{"another bucket, --resource replaces the file's", []string{"--input", input, "--resource", acct + "bucket:build-cache"}, 0, "Allow"},
+		{"deny on an object of the bucket", []string{"--policy", policy, "--action", "obs:object:DeleteObject", "--resource", acct + "object:audit-logs/2024/06/01-0001"}, 1, "ExplicitDeny"},
+		{"an object of another bucket", []string{"--policy", policy, "--action", "obs:object:DeleteObject", "--resource", acct + "object:build-cache/audit-logs/x"}, 0, "Allow"},
+		{"a path with colons", []string{"--policy", policy, "--action", "obs:object:PutObject", "--resource", acct + "object:audit-logs/a:b"}, 1, "ExplicitDeny"},
+		{"service and type compare case-insensitively", []string{"--policy", policy, "--action", "obs:bucket:DeleteBucket", "--resource", "OBS:ae-ad-1:0a1b2c3d4e5f:Bucket:audit-logs"}, 1, "ExplicitDeny"},
+		{"the path case-sensitively", []string{"--policy", policy, "--action", "obs:bucket:DeleteBucket", "--resource", acct + "bucket:Audit-Logs"}, 0, "Allow"},
+		{"no resource: the resource-scoped Deny does not apply", []string{"--policy", policy, "--action", "obs:bucket:DeleteBucket"}, 0, "Allow"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "", append([]string{"eval", "--format", "json"}, tc.args...)...)
+			require.Equal(t, tc.code, code, "stderr: %s", stderr)
+			var o evalOut
+			require.NoError(t, json.Unmarshal([]byte(out), &o), out)
+			assert.Equal(t, tc.want, o.Decision)
+		})
+	}
+	_, stderr, code := runCLI(t, "", "eval", "--policy", policy, "--action", "obs:bucket:DeleteBucket", "--resource", "obs:audit-logs")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `--resource: invalid decision input: resource "obs:audit-logs" has 2 colon-separated part(s); a resource is service:region:account:type:path`)
 }

@@ -336,7 +336,8 @@ func TestE2EHardening(t *testing.T) {
 		w.config(t, "[lint.severity]\nW-MISSING-DEPENDENT-ACTION = \"error\"\n")
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
 		require.Eventually(t, func() bool { return metricValue(t, p, "imsguard_reload_failures_total") > before }, 15*time.Second, 50*time.Millisecond, p.log())
-		assert.Contains(t, p.log(), "W-MISSING-DEPENDENT-ACTION")
+		// stderr is read by another goroutine: the log line may trail the counter.
+		require.Eventually(t, func() bool { return strings.Contains(p.log(), "W-MISSING-DEPENDENT-ACTION") }, 15*time.Second, 20*time.Millisecond, p.log())
 		assert.Equal(t, "1", metricValue(t, p, "imsguard_config_generation"), "the last good set stays")
 	})
 }

@@ -18,19 +18,23 @@ import (
 // the module, the module packages it may import. cmd/imsguard (the top) may import any.
 // Imports point one way: actions ← policy ← rego/* ← proxy ← cmd.
 var allowedImports = map[string][]string{
-	"actions":          {},
-	"policy":           {"actions"},
-	"rego/opa":         {},
-	"rego/opa/opatest": {"rego/opa"},
-	"rego/report":      {"policy"},
-	"rego/authz":       {"actions", "policy", "rego/opa"},
-	"rego/lint":        {"actions", "policy", "rego/opa", "rego/report"},
-	"rego/explain":     {"actions", "policy", "rego/authz"},
-	"rego/diff":        {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
-	"proxy":            {"actions", "policy", "rego/authz", "rego/lint"},
-	"proxy/stub":       {},
-	"proxy/demo":       {"actions", "proxy", "proxy/stub"},
-	"cmd/imsguard":     nil, // anything
+	"actions":                {},
+	"policy":                 {"actions"},
+	"rego/opa":               {},
+	"rego/opa/opatest":       {"rego/opa"},
+	"rego/report":            {"policy"},
+	"rego/report/reporttest": {},
+	"rego/authz":             {"actions", "policy", "rego/opa"},
+	"rego/lint":              {"actions", "policy", "rego/opa", "rego/report"},
+	"rego/explain":           {"actions", "policy", "rego/authz"},
+	"rego/diff":              {"actions", "policy", "rego/authz", "rego/explain", "rego/report"},
+	"rego/decisionlog":       {},
+	"rego/generate":          {"actions", "policy", "rego/authz", "rego/lint", "rego/decisionlog"},
+	"rego/replay":            {"actions", "policy", "rego/authz", "rego/lint", "rego/report", "rego/decisionlog"},
+	"proxy":                  {"actions", "policy", "rego/authz", "rego/lint"},
+	"proxy/stub":             {},
+	"proxy/demo":             {"actions", "proxy", "proxy/stub"},
+	"cmd/imsguard":           nil, // anything
 }
 
 const modulePath = "github.com/imsguard/imsguard"

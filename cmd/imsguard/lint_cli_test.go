@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imsguard/imsguard/rego/report/reporttest"
 )
 
 const (
@@ -55,7 +57,7 @@ func TestLintCLI(t *testing.T) {
 		check func(t *testing.T, out, stderr string)
 	}{
 		{"clean file", "", []string{p("ok.json")}, 0, func(t *testing.T, out, _ string) {
-			assert.Contains(t, out, "1 file, 1 document: 0 errors, 0 warnings, 1 info")
+			assert.Contains(t, out, "1 file, 1 document: 0 errors, 0 warnings, 0 infos")
 		}},
 		{"error exits 1", "", []string{p("bad.json")}, 1, func(t *testing.T, out, _ string) {
 			assert.Contains(t, out, "error E-ACTION-UNREGISTERED")
@@ -83,18 +85,37 @@ func TestLintCLI(t *testing.T) {
 			assert.True(t, r.Summary.Failed)
 		}},
 		{"sarif", "", []string{"--format", "sarif", p("bad.json")}, 1, func(t *testing.T, out, _ string) {
+			reporttest.RequireValidSARIF(t, []byte(out))
 			var log map[string]any
 			require.NoError(t, json.Unmarshal([]byte(out), &log))
 			assert.Equal(t, "2.1.0", log["version"])
+			assert.Contains(t, out, `"executionSuccessful": true`)
+		}},
+		{"sarif with a missing file: not a clean run", "", []string{"--format", "sarif", p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
+			reporttest.RequireValidSARIF(t, []byte(out))
+			assert.Contains(t, out, `"executionSuccessful": false`)
+			assert.Contains(t, out, "nope.json: no such file or directory")
+			assert.Contains(t, stderr, "nope.json")
+		}},
+		{"github annotations", "", []string{"--format", "github", p("bad.json")}, 1, func(t *testing.T, out, _ string) {
+			assert.Contains(t, out, "::error file="+p("bad.json")+",line=1,col=65,title=E-ACTION-UNREGISTERED::")
+			assert.True(t, strings.HasPrefix(lastLine(out), "::error title=imsguard lint::1 file, 1 document: 1 error"), out)
 		}},
 		{"profile flag", "", []string{"--profile", "quota-2025", p("ok.json")}, 0, nil},
 		{"list rules", "", []string{"--list-rules"}, 0, func(t *testing.T, out, _ string) {
 			assert.Regexp(t, `E-ACTION-UNREGISTERED +error +action not registered`, out)
 			assert.Contains(t, out, "W-ROUTE-FAMILY-GAP")
 		}},
-		{"missing file: report the rest, exit 2", "", []string{p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
-			assert.Contains(t, out, "1 file, 1 document")
+		{"missing file: report the rest, no summary, exit 2", "", []string{p("bad.json"), p("nope.json")}, 2, func(t *testing.T, out, stderr string) {
+			assert.Contains(t, out, "E-ACTION-UNREGISTERED", "the findings of the files read")
+			assert.NotContains(t, out, "1 file, 1 document", "no summary before the error that aborts the run")
 			assert.Contains(t, stderr, "nope.json")
+		}},
+		{"json with a missing file: the errors are in the report", "", []string{"--format", "json", p("ok.json"), p("nope.json")}, 2, func(t *testing.T, out, _ string) {
+			var r struct{ Errors []string }
+			require.NoError(t, json.Unmarshal([]byte(out), &r))
+			require.Len(t, r.Errors, 1)
+			assert.Contains(t, r.Errors[0], "nope.json")
 		}},
 		{"no policy", "", nil, 2, func(t *testing.T, _, stderr string) { assert.Contains(t, stderr, "needs at least one POLICY") }},
 		{"bad format", "", []string{"--format", "xml", p("ok.json")}, 2, nil},
@@ -126,6 +147,7 @@ func TestLintConfigDiscovery(t *testing.T) {
 		"imsguard.toml": `
 [lint]
 fail_on = "warning"
+enable = ["I-EP-UNSUPPORTED"]
 
 [lint.severity]
 E-ACTION-UNREGISTERED = "warning"
@@ -230,6 +252,10 @@ func TestExplainAndDiffCLI(t *testing.T) {
 	assert.Contains(t, out, "+ ims:images:share: Denied -> Allowed")
 	_, _, code = runCLI(t, "", "diff", "--fail-on-widen", filepath.Join(dir, "old"), filepath.Join(dir, "new"))
 	assert.Equal(t, 1, code)
+	out, _, code = runCLI(t, "", "diff", "--format", "sarif", filepath.Join(dir, "old"), filepath.Join(dir, "new"))
+	assert.Equal(t, 0, code)
+	reporttest.RequireValidSARIF(t, []byte(out))
+	assert.Contains(t, out, `"uri": "file://`+filepath.ToSlash(filepath.Join(dir, "new", "p.json"))+`"`, "outside the working directory: a file URI")
 	_, _, code = runCLI(t, "", "diff", "--fail-on-widen", filepath.Join(dir, "new"), filepath.Join(dir, "old"))
 	assert.Equal(t, 0, code, "narrowing passes")
 	out, _, code = runCLI(t, "", "diff", "--format", "json", filepath.Join(dir, "old"), filepath.Join(dir, "old"))
@@ -238,4 +264,126 @@ func TestExplainAndDiffCLI(t *testing.T) {
 	_, stderr, code = runCLI(t, "", "diff", filepath.Join(dir, "old"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "OLD and NEW")
+}
+
+// lastLine is the last non-empty line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestLintUserTextIsNotATemplate: placeholders are expanded in the rules' constant
+// templates only; braces in an action or a condition value come out as written, in every
+// format.
+func TestLintUserTextIsNotATemplate(t *testing.T) {
+	const action, value = "ims:{actions}x{value}:get", "{sections}{apis}"
+	doc := `{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["` + action + `"], "Condition": {"StringEquals": {"g:UserName": ["` + value + `"]}}}]}`
+	dir := lintFixtures(t, map[string]string{"p.json": doc})
+	for _, format := range []string{"text", "json", "sarif", "github"} {
+		t.Run(format, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "", "lint", "--no-config", "--format", format, filepath.Join(dir, "p.json"))
+			require.Equal(t, 1, code, stderr)
+			text := out
+			if format == "json" || format == "sarif" {
+				var v any
+				require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+				text = strings.ReplaceAll(out, `\"`, `"`)
+			}
+			assert.Contains(t, text, `action "`+action+`" contains "{}"`, "E-ACTION-CHARS names the action as written")
+			assert.Contains(t, text, `condition value "`+value+`" contains "{}"`, "W-COND-VALUE-CHARSET names the value as written")
+			assert.NotContains(t, text, "ims:xims:")
+			assert.NotContains(t, text, "APIs APIs")
+		})
+	}
+}
+
+// TestLintQuietAndOutput: --min-severity and --quiet report less, -o writes the report to a
+// file, the [lint] table's min_severity and enable apply.
+func TestLintQuietAndOutput(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"warn.json": lintWarning, "bad.json": lintTypo, "ok.json": lintReadOnly})
+	p := func(name string) string { return filepath.Join(dir, name) }
+
+	out, _, code := runCLI(t, "", "lint", "--no-config", p("warn.json"), p("bad.json"))
+	require.Equal(t, 1, code)
+	assert.Contains(t, out, "W-PARTIAL-API")
+	for _, args := range [][]string{{"--min-severity", "error"}, {"--quiet"}, {"-q"}} {
+		out, _, code = runCLI(t, "", append(append([]string{"lint", "--no-config"}, args...), p("warn.json"), p("bad.json"))...)
+		require.Equal(t, 1, code, args)
+		assert.NotContains(t, out, "W-PARTIAL-API", args)
+		assert.Contains(t, out, "E-ACTION-UNREGISTERED", args)
+		assert.Contains(t, out, "2 files, 2 documents: 1 error, 0 warnings, 0 infos", args)
+	}
+	_, stderr, code := runCLI(t, "", "lint", "--no-config", "--quiet", "--min-severity", "info", p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "not both")
+
+	report := filepath.Join(dir, "out", "lint.sarif")
+	require.NoError(t, os.MkdirAll(filepath.Dir(report), 0o755))
+	out, stderr, code = runCLI(t, "", "lint", "--no-config", "--format", "sarif", "-o", report, p("bad.json"))
+	require.Equal(t, 1, code, stderr)
+	assert.Empty(t, out, "the report goes to the file")
+	data, err := os.ReadFile(report)
+	require.NoError(t, err)
+	reporttest.RequireValidSARIF(t, data)
+	_, stderr, code = runCLI(t, "", "lint", "--no-config", "--output", filepath.Join(dir, "nope", "x.txt"), p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "write report")
+
+	cfg := filepath.Join(dir, "imsguard.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte("[lint]\nmin_severity = \"warning\"\nenable = [\"I-EP-UNSUPPORTED\"]\n"), 0o644))
+	out, stderr, code = runCLI(t, "", "lint", "--config", cfg, p("ok.json"), p("warn.json"))
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, out, "I-EP-UNSUPPORTED", "enabled, but below min_severity")
+	assert.Contains(t, out, "W-PARTIAL-API")
+	out, _, _ = runCLI(t, "", "lint", "--config", cfg, "--min-severity", "info", p("ok.json"))
+	assert.Contains(t, out, "I-EP-UNSUPPORTED", "enabled in the [lint] table, the flag lowers the bar")
+	require.NoError(t, os.WriteFile(cfg, []byte("[lint]\nmin_severity = \"fatal\"\n"), 0o644))
+	_, stderr, code = runCLI(t, "", "lint", "--config", cfg, p("ok.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `min_severity = "fatal"`)
+}
+
+// TestLintEnterpriseProjectOptIn: I-EP-UNSUPPORTED only when the policy is attached on an
+// enterprise project (--scope) or enabled.
+func TestLintEnterpriseProjectOptIn(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"ok.json": lintReadOnly})
+	p := filepath.Join(dir, "ok.json")
+	cases := []struct {
+		args  []string
+		fires bool
+	}{
+		{nil, false},
+		{[]string{"--scope", "project=ae-ad-1_dev"}, false},
+		{[]string{"--scope", "enterprise_project=ep-1"}, true},
+		{[]string{"--enable", "I-EP-UNSUPPORTED"}, true},
+	}
+	for _, tc := range cases {
+		out, stderr, code := runCLI(t, "", append(append([]string{"lint", "--no-config"}, tc.args...), p)...)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, tc.fires, strings.Contains(out, "I-EP-UNSUPPORTED"), "%v: %s", tc.args, out)
+	}
+	_, stderr, code := runCLI(t, "", "lint", "--no-config", "--enable", "W-PARTIAL-API", p)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "not an opt-in code")
+	out, _, _ := runCLI(t, "", "lint", "--list-rules")
+	assert.Regexp(t, `I-EP-UNSUPPORTED +info \(opt-in\)`, out)
+	_, stderr, code = runCLI(t, "", "lint", "--no-config", "--scope", "region=x", p)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--scope")
+}
+
+// TestIdentityPolicyRefusalSaysWhatToDo: eval and explain refuse 5.0 identity policies and
+// say what to do instead; lint checks them.
+func TestIdentityPolicyRefusalSaysWhatToDo(t *testing.T) {
+	dir := lintFixtures(t, map[string]string{"v5.json": `{"Version": "5.0", "Statement": [{"Effect": "Allow", "Action": ["ims:image:list"]}]}`})
+	p := filepath.Join(dir, "v5.json")
+	for _, args := range [][]string{{"eval", "--policy", p, "--action", "ims:images:list"}, {"explain", p}} {
+		_, stderr, code := runCLI(t, "", args...)
+		assert.Equal(t, 2, code, args)
+		assert.Contains(t, stderr, `Version "5.0" (identity) is not evaluated`, args)
+		assert.Contains(t, stderr, "check identity policies with imsguard lint, and leave them out to decide the others", args)
+	}
+	out, _, code := runCLI(t, "", "lint", "--no-config", p)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, `W-UNKNOWN-ACTION: "ims:image:list" is not an ims action imsguard knows`)
 }

@@ -87,7 +87,7 @@ func newProxyLoader(ctx context.Context, g *globalOptions, config string) (*prox
 	if _, err := linters.Linter(ctx, lint.Options{}); err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linters: linters, Runtime: rt}, nil
+	return &proxy.Loader{ConfigPath: config, Catalog: cat, Linters: linters, Runtime: rt, Engines: rt.NewEngines()}, nil
 }
 
 // runWithReloadSignal serves until ctx ends; on SIGHUP it calls Server.Hangup (reload when

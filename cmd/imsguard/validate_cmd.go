@@ -49,6 +49,9 @@ func writeValidation(w io.Writer, s *proxy.Snapshot) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "config\t%s: valid (%d files, digest %s)\n", s.Source, len(s.Files), s.Digest[:16])
 	fmt.Fprintf(tw, "mode\t%s\n", c.Mode)
+	for _, o := range s.ModeOverrides() {
+		fmt.Fprintf(tw, "mode override\t%s\n", o)
+	}
 	fmt.Fprintf(tw, "listen\t%s%s\n", c.Listen, map[bool]string{true: " (TLS)", false: ""}[c.ServerTLS.CertFile != ""])
 	fmt.Fprintf(tw, "upstream\t%s%s\n", c.Upstream, map[bool]string{true: " (TLS NOT VERIFIED)", false: ""}[c.UpstreamTLS.InsecureSkipVerify])
 	iam := "off (X-Auth-Token requests are denied)"

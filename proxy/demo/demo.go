@@ -213,7 +213,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	fmt.Fprintf(w, "\nIMS received %d of %d requests: only the allowed ones.\n", len(ims.Requests()), len(calls))
 	fmt.Fprintf(w, "\nEach request is one JSON line in the decision log, e.g.:\n%s\n", firstLine)
 	if o.KeepDir {
-		fmt.Fprintf(w, "\nThe generated configuration is in %s (imsguard validate --config %s).\n", dir, filepath.Join(dir, "imsguard.toml"))
+		fmt.Fprintf(w, "\nThe generated configuration is in %s (IMSGUARD_DEMO_READER_SK=%s IMSGUARD_DEMO_BUILDER_SK=%s imsguard validate --config %s).\n",
+			dir, readerSK, buildSK, filepath.Join(dir, "imsguard.toml"))
 	}
 	fmt.Fprintln(w, "\nNext: imsguard proxy --config FILE (see docs/proxy.md), or imsguard proxy for the built-in read-only sidecar.")
 	return nil

@@ -139,15 +139,17 @@ index(actions) := {a: group(scan(a)) | some a in actions}
 
 resource_applies(st) if count(st.resources) == 0
 
+# glob.match with null delimiters: '*' spans any character (OPA's [] would mean "."),
+# so obs:*:*:object:logs/* matches logs/2026/app.log.
 resource_applies(st) if {
 	some p in st.resources
 	r := split(input.resource, ":")
 	count(r) >= 5
-	glob.match(p[0], [], lower(r[0]))
-	glob.match(p[1], [], r[1])
-	glob.match(p[2], [], r[2])
-	glob.match(p[3], [], lower(r[3]))
-	glob.match(p[4], [], concat(":", array.slice(r, 4, count(r))))
+	glob.match(p[0], null, lower(r[0]))
+	glob.match(p[1], null, r[1])
+	glob.match(p[2], null, r[2])
+	glob.match(p[3], null, lower(r[3]))
+	glob.match(p[4], null, concat(":", array.slice(r, 4, count(r))))
 }
 
 # ---------------------------------------------------------------- decision (spec 7.3)

@@ -54,6 +54,14 @@ test_string_match_glob_case_sensitive if {
 	not holds(c("match", true, ["a*"]), ["alice"])
 }
 
+test_string_match_star_spans_dots_and_slashes if {
+	holds(c("match", false, ["alice*"]), ["alice.smith"])
+	holds(c("match", false, ["*.ops"]), ["team.a.ops"])
+	holds(c("match", false, ["a?b"]), ["a.b"])
+	holds(c("match", false, ["dept/*"]), ["dept/a.b/c"])
+	not holds(c("match", true, ["alice*"]), ["alice.smith"])
+}
+
 # ---------------------------------------------------------------- number, date, bool, ip
 
 test_number_operators if {

@@ -23,22 +23,23 @@ import (
 // policy set generically; the differential tests require both to give the same decision
 // and the same matched statements.
 //
-// Input (one evaluation decides up to maxSlots actions):
+// Input (one evaluation per required action):
 //
-//	a0 … a3      the request's actions, lower case, one per slot
-//	u0 … u3      true when that action is not an IMS catalog action (glob rules apply)
+//	a0           the action, lower case
+//	u0           true when it is not an IMS catalog action (the pattern table applies)
 //	project      the request's project
-//	ep           the enterprise project the request is established in ("" if none)
-//	ep_unknown   the API honours enterprise projects but the request's is not established
+//	ep           the enterprise project the request is established in, if any
+//	ep_unknown   true: the API honours enterprise projects but the request's is not
+//	             established
 //	held         the set of conditional statements (ids) whose conditions hold
 //	res          the request resource as [service, region, account, type, path], if any
 //
-// Output: result = the set of hits, each a number: g*maxSlots+k for group g matching the
-// action in slot k, and -(s*maxSlots+k)-1 for statement s (conditional, with a Resource,
-// or found by glob).
+// Output: hit = a set of numbers: g for group g, -(s+1) for statement s (with a Resource,
+// or matched by pattern for an action outside the catalog).
 
-// maxSlots is how many actions one evaluation decides; more take several evaluations.
-const maxSlots = 4
+// maxSlots is how many actions one evaluation decides. One keeps the module small (OPA
+// compiles every rule; most requests need one action) at one evaluation per action.
+const maxSlots = 1
 
 // stmtRef is one statement of the compiled set.
 type stmtRef struct {
@@ -81,12 +82,15 @@ type program struct {
 	byAction    map[string][]int
 	conditional []int
 	catalog     map[string]bool
+	// withPatterns: the module has the pattern table for actions outside the catalog
+	// (exported modules); in-process programs leave those actions to the reference.
+	withPatterns bool
 }
 
 // compileSet builds the program of a policy set (typed: per attachment, its statements)
 // under package pkg.
-func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt) (*program, error) {
-	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}}
+func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt, withPatterns bool) (*program, error) {
+	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}, withPatterns: withPatterns}
 	var catActs []string
 	for _, a := range cat.ServiceActions() {
 		l := strings.ToLower(a)
@@ -106,7 +110,8 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 	type group struct{ static, cond []int }
 	groups := map[groupKey]*group{}
 	var order []groupKey
-	var perStatement []string // rules of statements with a Resource, and glob rules
+	var perStatement []string // rules of statements with a Resource
+	var patterns []string     // the pattern table, for actions outside the catalog
 	var listing strings.Builder
 	for i, stmts := range typed {
 		a := atts[i]
@@ -130,16 +135,14 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 			if ref.conditional() {
 				checks = append(checks, fmt.Sprintf("input.held[%d]", id))
 			}
+			resLit := "[]"
 			if len(st.resources) > 0 {
-				checks = append(checks, fmt.Sprintf("res_%d", id))
+				var rs []string
 				for _, rp := range st.resources {
-					var body []string
-					body = append(body, "count(input.res) == 5")
-					for k, p := range rp {
-						body = append(body, fmt.Sprintf("glob.match(%s, [], input.res[%d])", quote(p), k))
-					}
-					perStatement = append(perStatement, rule(fmt.Sprintf("res_%d", id), body))
+					rs = append(rs, "["+quoteList(rp)+"]")
 				}
+				resLit = "[" + strings.Join(rs, ", ") + "]"
+				checks = append(checks, "resource_ok("+resLit+")")
 			}
 			scopes := scopeGuards(a.Scope, st.deny)
 			for _, act := range catActs {
@@ -151,10 +154,8 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 				}
 				for _, sg := range scopes {
 					if len(st.resources) > 0 {
-						for k := range maxSlots {
-							perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -(id*maxSlots+k)-1),
-								append([]string{fmt.Sprintf("input.a%d == %s", k, quote(act)), sg}, checks...)))
-						}
+						perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -id-1),
+							append([]string{"input.a0 == " + quote(act), sg}, checks...)))
 						continue
 					}
 					key := groupKey{act, sg, st.deny}
@@ -171,14 +172,12 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 					}
 				}
 			}
-			for _, p := range st.actions {
-				for _, sg := range scopes {
-					for k := range maxSlots {
-						perStatement = append(perStatement, rule(fmt.Sprintf("hit contains %d", -(id*maxSlots+k)-1),
-							append([]string{fmt.Sprintf("input.u%d == true", k), fmt.Sprintf("action_glob(%s, input.a%d)", quote(p), k), sg}, checks...)))
-					}
-				}
+			items := a.Scope.Projects
+			if a.Scope.Kind == ScopeEnterpriseProject {
+				items = a.Scope.EnterpriseProjects
 			}
+			patterns = append(patterns, fmt.Sprintf("\t[%d, [%s], %s, [%s], %v, %v, %s],\n", id, quoteList(st.actions), quote(string(a.Scope.Kind)),
+				quoteList(sortedUnique(items)), st.deny, ref.conditional(), resLit))
 		}
 	}
 
@@ -186,10 +185,15 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 	fmt.Fprintf(&b, "# Generated by imsguard from %d policy attachment(s); do not edit.\n", len(atts))
 	b.WriteString("# Input and output: rego/authz/compile.go. The statements are listed at the end.\n")
 	fmt.Fprintf(&b, "package %s\n\n", pkg)
-	b.WriteString("result := hit\n\n")
-	b.WriteString("# Action patterns for actions outside the catalog. A function, so that the rule\n")
-	b.WriteString("# index, which would match every pattern against every slot, leaves it alone.\n")
-	b.WriteString("action_glob(pattern, action) if glob.match(pattern, [\":\"], action)\n")
+	b.WriteString(modulePrelude)
+	if withPatterns {
+		b.WriteString(patternPrelude)
+		b.WriteString("\n# [statement, action patterns, scope kind, projects or enterprise projects, deny,\n# conditional, resource patterns]\npatterns := [\n")
+		for _, p := range patterns {
+			b.WriteString(p)
+		}
+		b.WriteString("]\n")
+	}
 	rules := 0
 	for _, key := range order {
 		g := groups[key]
@@ -197,18 +201,14 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 			gid := len(pr.groups)
 			pr.groups = append(pr.groups, g.static)
 			fmt.Fprintf(&b, "\n# %s %s: %s\n", effectName(key.deny), key.action, listIDs(g.static))
-			for k := range maxSlots {
-				b.WriteString(rule(fmt.Sprintf("hit contains %d", gid*maxSlots+k), []string{fmt.Sprintf("input.a%d == %s", k, quote(key.action)), key.guard}))
-				rules++
-			}
+			b.WriteString(rule(fmt.Sprintf("hit contains %d", gid), []string{"input.a0 == " + quote(key.action), key.guard}))
+			rules++
 		}
 		if len(g.cond) > 0 {
 			fmt.Fprintf(&b, "\n# %s %s if the Condition holds: %s\n", effectName(key.deny), key.action, listIDs(g.cond))
-			for k := range maxSlots {
-				b.WriteString(rule("hit contains v", []string{fmt.Sprintf("input.a%d == %s", k, quote(key.action)), key.guard,
-					"some s in input.held", "s in " + intSet(g.cond), fmt.Sprintf("v := -1 - (s * %d + %d)", maxSlots, k)}))
-				rules++
-			}
+			b.WriteString(rule("hit contains v", []string{"input.a0 == " + quote(key.action), key.guard,
+				"some s in input.held", "s in " + intSet(g.cond), "v := -1 - s"}))
+			rules++
 		}
 	}
 	for _, r := range perStatement {
@@ -216,8 +216,8 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 		b.WriteString(r)
 		rules++
 	}
-	if rules == 0 {
-		b.WriteString("\nhit := set()\n")
+	if rules == 0 && !withPatterns {
+		b.WriteString("\nhit contains -1 if false\n")
 	}
 	b.WriteString("\n# Statements:\n")
 	b.WriteString(listing.String())
@@ -225,22 +225,68 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 	return pr, nil
 }
 
-// hitsOf decodes a hit into the slot it concerns and the statements it names.
-func (pr *program) hitsOf(v int) (slot int, stmts []int, ok bool) {
+// hitsOf decodes a hit into the statements it names.
+func (pr *program) hitsOf(v int) ([]int, bool) {
 	if v >= 0 {
-		g := v / maxSlots
-		if g >= len(pr.groups) {
-			return 0, nil, false
+		if v >= len(pr.groups) {
+			return nil, false
 		}
-		return v % maxSlots, pr.groups[g], true
+		return pr.groups[v], true
 	}
-	x := -(v + 1)
-	s := x / maxSlots
+	s := -v - 1
 	if s >= len(pr.stmts) {
-		return 0, nil, false
+		return nil, false
 	}
-	return x % maxSlots, []int{s}, true
+	return []int{s}, true
 }
+
+// modulePrelude holds the rules shared by every compiled module: the resource check.
+const modulePrelude = `result := hit
+
+res_ok([]) := true
+
+res_ok(res) if resource_ok(res)
+
+# resource_ok: the request resource matches one of the patterns (spec 6.3).
+resource_ok(res) if {
+	count(input.res) == 5
+	some p in res
+	glob.match(p[0], null, input.res[0])
+	glob.match(p[1], null, input.res[1])
+	glob.match(p[2], null, input.res[2])
+	glob.match(p[3], null, input.res[3])
+	glob.match(p[4], null, input.res[4])
+}
+`
+
+// patternPrelude matches actions outside the catalog against the pattern table (exported
+// modules; not indexed).
+const patternPrelude = `
+hit contains v if {
+	input.u0 == true
+	some [s, pats, kind, items, deny, conditional, res] in patterns
+	some p in pats
+	glob.match(p, [":"], input.a0)
+	scope_ok(kind, items, deny)
+	held_ok(s, conditional)
+	res_ok(res)
+	v := -1 - s
+}
+
+scope_ok("all_projects", _, _) := true
+
+scope_ok("global", _, _) if input.project == "global"
+
+scope_ok("project", items, _) if input.project in items
+
+scope_ok("enterprise_project", items, _) if input.ep in items
+
+scope_ok("enterprise_project", _, true) if input.ep_unknown == true
+
+held_ok(_, false) := true
+
+held_ok(s, true) if input.held[s]
+`
 
 // scopeGuards are the alternative scope conditions of an attachment ("" for all
 // projects); an enterprise-project Deny also applies when the request's enterprise

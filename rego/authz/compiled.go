@@ -145,14 +145,10 @@ func splitResource(r string) []string {
 	return []string{strings.ToLower(parts[0]), parts[1], parts[2], strings.ToLower(parts[3]), strings.Join(parts[4:], ":")}
 }
 
-// slotKeys and slotCatalogKeys are the input keys of the action slots (a0…, u0…).
-var slotKeys, slotCatalogKeys = func() (a, u [maxSlots]*ast.Term) {
-	for k := range maxSlots {
-		a[k] = ast.StringTerm(fmt.Sprintf("a%d", k))
-		u[k] = ast.StringTerm(fmt.Sprintf("u%d", k))
-	}
-	return a, u
-}()
+var (
+	keyAction       = ast.StringTerm("a0")
+	keyUncatalogued = ast.StringTerm("u0")
+)
 
 var (
 	keyProject   = ast.StringTerm("project")
@@ -162,8 +158,7 @@ var (
 	keyRes       = ast.StringTerm("res")
 )
 
-// decide evaluates the program — once for up to maxSlots distinct actions — and builds the
-// decision.
+// decide evaluates the program once per distinct action and builds the decision.
 func (c *compiled) decide(ctx context.Context, r *request, acts []string, name func(int) string) (Decision, error) {
 	d := Decision{Effect: Allow, Actions: make([]ActionDecision, 0, len(acts))}
 	held := ast.NewSet()
@@ -180,18 +175,17 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		}
 		res = ast.ArrayTerm(terms...)
 	}
-	// distinct actions, in order
-	slots := make([]int, 0, len(acts)) // index into acts
-	for i := range acts {
-		if !slices.Contains(r.acts[:i], r.acts[i]) {
-			slots = append(slots, i)
+	for i, a := range acts {
+		la := r.acts[i]
+		if slices.Contains(r.acts[:i], la) {
+			continue
 		}
-	}
-	for start := 0; start < len(slots); start += maxSlots {
-		chunk := slots[start:min(start+maxSlots, len(slots))]
 		// Only what is set goes in: every rule starts with an equality the index resolves,
 		// and an absent key matches no rule.
-		obj := ast.NewObject(ast.Item(keyProject, ast.StringTerm(r.project)))
+		obj := ast.NewObject(ast.Item(keyAction, ast.StringTerm(la)), ast.Item(keyProject, ast.StringTerm(r.project)))
+		if !c.catalog[la] {
+			obj.Insert(keyUncatalogued, ast.BooleanTerm(true))
+		}
 		if r.ep != "" {
 			obj.Insert(keyEP, ast.StringTerm(r.ep))
 		}
@@ -204,12 +198,6 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		if res != nil {
 			obj.Insert(keyRes, res)
 		}
-		for k, i := range chunk {
-			obj.Insert(slotKeys[k], ast.StringTerm(r.acts[i]))
-			if !c.catalog[r.acts[i]] {
-				obj.Insert(slotCatalogKeys[k], ast.BooleanTerm(true))
-			}
-		}
 		t, err := opa.EvalTerm(ctx, c.query, obj)
 		if err != nil {
 			return d, err
@@ -218,7 +206,7 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		if !ok {
 			return d, fmt.Errorf("compiled result is %T, not a set", t.Value)
 		}
-		per := make([][]int, len(chunk))
+		var ids []int
 		var derr error
 		hits.Foreach(func(x *ast.Term) {
 			v, err := num(x)
@@ -226,23 +214,21 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 				derr = err
 				return
 			}
-			slot, stmts, ok := c.hitsOf(v)
-			if !ok || slot >= len(chunk) {
+			stmts, ok := c.hitsOf(v)
+			if !ok {
 				derr = fmt.Errorf("compiled result: bad hit %d", v)
 				return
 			}
-			per[slot] = append(per[slot], stmts...)
+			ids = append(ids, stmts...)
 		})
 		if derr != nil {
 			return d, derr
 		}
-		for k, i := range chunk {
-			ad := c.actionDecision(acts[i], per[k], name)
-			if severity(ad.Effect) > severity(d.Effect) {
-				d.Effect = ad.Effect
-			}
-			d.Actions = append(d.Actions, ad)
+		ad := c.actionDecision(a, ids, name)
+		if severity(ad.Effect) > severity(d.Effect) {
+			d.Effect = ad.Effect
 		}
+		d.Actions = append(d.Actions, ad)
 	}
 	return d, nil
 }
@@ -290,9 +276,23 @@ func compileEngine(ctx context.Context, cat *actions.Catalog, atts []Attachment,
 			}
 		}
 	}
-	pr, err := compileSet(compiledPackage, cat, atts, typed)
+	pr, err := compileSet(compiledPackage, cat, atts, typed, false)
 	if err != nil {
 		return nil, err
 	}
 	return prepareProgram(ctx, pr)
+}
+
+// covers reports whether the program decides every action itself: in-process programs
+// carry no pattern table, so actions outside the IMS catalog go to the reference.
+func (c *compiled) covers(acts []string) bool {
+	if c.withPatterns {
+		return true
+	}
+	for _, a := range acts {
+		if !c.catalog[strings.ToLower(a)] {
+			return false
+		}
+	}
+	return true
 }

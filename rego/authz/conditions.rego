@@ -150,7 +150,9 @@ base("prefix_ci", v, x) if startswith(lower(v), x)
 
 base("suffix_ci", v, x) if endswith(lower(v), x)
 
-base("match", v, x) if glob.match(x, [], v)
+# null delimiters: '*' spans every character ("[]" would stop it at '.', so "alice*" would
+# miss "alice.smith" while the compiled engine's predicate matches it).
+base("match", v, x) if glob.match(x, null, v)
 
 base("num_eq", v, x) if to_number(v) == x
 

@@ -8,7 +8,10 @@
 // Files: api.go (Input, Decision, Attachment, Scope: the types callers use), engine.go
 // (Prepare, New, Decide), policyset.go (attachments turned into the policy set the Rego reads), cache.go
 // (the decision cache), result.go (decoding a Rego result into a Decision), depends.go
-// (dependent-action notes), evalfile.go (the `imsguard eval --input` file), embed.go.
+// (dependent-action notes), evalfile.go and evaljson.go (the `imsguard eval --input` file,
+// read with the policy package's positioned parser), resource.go (request resources, spec
+// §6.3), why.go (Engine.Why: a decision explained statement by statement), suggest.go
+// (the did-you-mean for actions the catalog does not list), embed.go.
 //
 // Imports: actions, policy, rego/opa and OPA. OPA types never leave the package. Engines
 // and Runtimes are safe for concurrent use.

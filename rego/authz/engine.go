@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -37,10 +38,13 @@ type Engine struct {
 	cat   *actions.Catalog
 	atts  []Attachment
 	query rego.PreparedEvalQuery
-	set   *ast.Term // the policy set, shared read-only by every evaluation
-	notes []string
-	cache *decisionCache // nil: off
-	prog  *compiled      // the compiled policy set; nil: the reference decides
+	// refSet builds (once) the reference evaluator's policy set, shared read-only by every
+	// evaluation.
+	refSet func() (*ast.Term, error)
+	notes  []string
+	cache  *decisionCache // nil: off
+	prog   *compiled      // the compiled policy set; nil: the reference decides
+	typed  [][]typedStmt  // the statements per attachment, as compiled
 	// roleDepends: some attachment is a 1.0 role with Depends (dependsNotes has work).
 	roleDepends bool
 	// scopedEPs are the enterprise projects some attachment is scoped to.
@@ -106,21 +110,71 @@ func New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Opti
 // would reject (bad Effect, malformed actions, unknown operators, unparsable condition
 // values, 5.0 identity policies) are errors wrapping ErrInvalidPolicy unless opts.Lenient.
 func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options) (*Engine, error) {
+	d, attData, err := readSet(cat, atts, opts)
+	if err != nil {
+		return nil, err
+	}
+	return rt.build(ctx, cat, atts, opts, d, attData)
+}
+
+// readSet reads the attachments into the policy set's data, refusing what IAM would
+// reject (unless opts.Lenient).
+func readSet(cat *actions.Catalog, atts []Attachment, opts Options) (*setBuilder, []any, error) {
 	if cat == nil {
-		return nil, errors.New("authz: nil catalog")
+		return nil, nil, errors.New("authz: nil catalog")
 	}
 	d := &setBuilder{lenient: opts.Lenient, predOpts: policy.PredicateOptions{AbsentNegated: opts.AbsentNegated}}
 	attData := d.attachments(atts)
 	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+		return nil, nil, errors.Join(d.errs...)
 	}
+	return d, attData, nil
+}
+
+// build finishes New from the policy set's attachment data. The reference evaluator's
+// policy set is built on first use (explanations, actions outside the catalog, a set the
+// compiler could not take): an engine that only decides proxy requests never needs it.
+func (rt *Runtime) build(ctx context.Context, cat *actions.Catalog, atts []Attachment, opts Options, d *setBuilder, attData []any) (*Engine, error) {
+	var err error
+	e := &Engine{cat: cat, atts: atts, query: rt.result, notes: d.notes, scopedEPs: map[string]bool{}}
+	e.refSet = sync.OnceValues(func() (*ast.Term, error) { return rt.referenceSet(context.WithoutCancel(ctx), cat, attData, opts) })
+	if e.cache, err = newDecisionCache(opts.CacheSize); err != nil {
+		return nil, err
+	}
+	e.typed = d.typed
+	if e.prog, err = compileEngine(ctx, cat, atts, d.typed); err != nil {
+		// The reference evaluator decides alone: slower, never different.
+		e.notes = append(e.notes, "the policy set could not be compiled ("+err.Error()+"); decisions use the reference evaluator")
+		e.cache = nil
+		if _, err := e.refSet(); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range atts {
+		if a.Document != nil && a.Document.Family == policy.FamilyRole && len(a.Document.Depends) > 0 {
+			e.roleDepends = true
+		}
+		if a.Scope.Kind == ScopeEnterpriseProject {
+			for _, ep := range a.Scope.EnterpriseProjects {
+				e.scopedEPs[ep] = true
+			}
+		}
+	}
+	if err := e.warm(ctx, opts.Warm); err != nil {
+		return nil, fmt.Errorf("warm the decision cache: %w", err)
+	}
+	return e, nil
+}
+
+// referenceSet builds the policy set authz.rego evaluates: the attachments with their
+// conditions annotated and the scope and action indexes computed by the same Rego that
+// evaluates requests, so the precomputed parts and a request can never disagree.
+func (rt *Runtime) referenceSet(ctx context.Context, cat *actions.Catalog, attData []any, opts Options) (*ast.Term, error) {
 	set := map[string]any{
 		"attachments": attData,
 		"options":     map[string]any{"absent_negated": opts.AbsentNegated},
 		"by_action":   map[string]any{},
 	}
-	// Annotate the conditions and compute the scope and action indexes with the same Rego
-	// that evaluates requests, so the precomputed parts and a request can never disagree.
 	annotated, err := evalOnce(ctx, rt.annotate, map[string]any{"set": set})
 	if err != nil {
 		return nil, fmt.Errorf("annotate conditions: %w", err)
@@ -144,29 +198,7 @@ func (rt *Runtime) New(ctx context.Context, cat *actions.Catalog, atts []Attachm
 	if err != nil {
 		return nil, fmt.Errorf("convert policy set: %w", err)
 	}
-	e := &Engine{cat: cat, atts: atts, query: rt.result, set: ast.NewTerm(setValue), notes: d.notes, scopedEPs: map[string]bool{}}
-	if e.cache, err = newDecisionCache(opts.CacheSize); err != nil {
-		return nil, err
-	}
-	if e.prog, err = compileEngine(ctx, cat, atts, d.typed); err != nil {
-		// The reference evaluator decides alone: slower, never different.
-		e.notes = append(e.notes, "the policy set could not be compiled ("+err.Error()+"); decisions use the reference evaluator")
-		e.cache = nil
-	}
-	for _, a := range atts {
-		if a.Document != nil && a.Document.Family == policy.FamilyRole && len(a.Document.Depends) > 0 {
-			e.roleDepends = true
-		}
-		if a.Scope.Kind == ScopeEnterpriseProject {
-			for _, ep := range a.Scope.EnterpriseProjects {
-				e.scopedEPs[ep] = true
-			}
-		}
-	}
-	if err := e.warm(ctx, opts.Warm); err != nil {
-		return nil, fmt.Errorf("warm the decision cache: %w", err)
-	}
-	return e, nil
+	return ast.NewTerm(setValue), nil
 }
 
 // warm decides every catalog API (and conditional-action variant) once per project with an
@@ -263,7 +295,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 		return d, nil
 	}
 	var d Decision
-	if in.Explain || e.prog == nil {
+	if in.Explain || e.prog == nil || !e.prog.covers(acts) {
 		d, err = e.decideReference(ctx, in, acts, epSupported)
 	} else {
 		d, err = e.decideCompiled(ctx, in, acts, epSupported)
@@ -306,7 +338,11 @@ func (e *Engine) decideCompiled(ctx context.Context, in Input, acts []string, ep
 // decideReference decides with authz.rego (explanations, and policy sets the compiler
 // could not take): uncached.
 func (e *Engine) decideReference(ctx context.Context, in Input, acts []string, epSupported bool) (Decision, error) {
-	term, err := opa.EvalTerm(ctx, e.query, buildInput(e.set, in, acts, epSupported))
+	set, err := e.refSet()
+	if err != nil {
+		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	term, err := opa.EvalTerm(ctx, e.query, buildInput(set, in, acts, epSupported))
 	if err != nil {
 		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}

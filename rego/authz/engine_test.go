@@ -472,3 +472,53 @@ func TestEscapeGlob(t *testing.T) {
 	assert.True(t, errors.Is(fmt.Errorf("%w", ErrInvalidPolicy), ErrInvalidPolicy))
 	assert.False(t, strings.Contains(escapeGlob("a[b]"), "[b]"))
 }
+
+// TestResourceWildcardsSpanDots: a Resource's '*' matches any characters, dots included
+// (OPA's glob.match would stop at '.' with an empty delimiter list), in both evaluators.
+func TestResourceWildcardsSpanDots(t *testing.T) {
+	e := engine(t, allProjects(t, "obs", `{"Version":"1.1","Statement":[
+		{"Effect":"Allow","Action":["obs:object:*"]},
+		{"Effect":"Deny","Action":["obs:object:GetObject"],"Resource":["obs:*:*:object:audit-logs/*"]}]}`))
+	for _, tc := range []struct {
+		resource string
+		want     Effect
+	}{
+		{"obs:ae-ad-1:acct:object:audit-logs/report.pdf", ExplicitDeny},
+		{"obs:ae-ad-1:acct:object:audit-logs/2026/11/app.v2.log", ExplicitDeny},
+		{"obs:ae-ad-1:acct:object:other/report.pdf", Allow},
+	} {
+		for _, explain := range []bool{false, true} {
+			d, err := e.Decide(context.Background(), Input{Action: "obs:object:GetObject", Project: "ae-ad-1", Resource: tc.resource, Explain: explain})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d.Effect, "%s (explain %v)", tc.resource, explain)
+		}
+	}
+}
+
+// TestLenientIdentityPolicyKeepsItsDenies: a 5.0 identity policy, which the engine does
+// not evaluate, is skipped fail-safe in lenient mode: its Allow statements grant nothing,
+// its Deny statements still deny.
+func TestLenientIdentityPolicyKeepsItsDenies(t *testing.T) {
+	identity := doc(t, "id.json", `{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:create"]},{"Effect":"Deny","Action":["ims:images:delete"]}]}`)
+	atts := []Attachment{allProjects(t, "full", full), {Name: "id.json", Document: identity, Scope: Scope{Kind: ScopeAllProjects}}}
+	_, err := New(context.Background(), catalog(t), atts, Options{})
+	require.ErrorIs(t, err, ErrInvalidPolicy, "not lenient: refused")
+	e, err := New(context.Background(), catalog(t), atts, Options{Lenient: true})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		action string
+		want   Effect
+	}{{"ims:images:delete", ExplicitDeny}, {"ims:images:get", Allow}} {
+		for _, explain := range []bool{false, true} {
+			d, err := e.Decide(context.Background(), Input{Action: tc.action, Project: "ae-ad-1", Explain: explain})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d.Effect, "%s explain=%v", tc.action, explain)
+		}
+	}
+	only := []Attachment{{Name: "id.json", Document: identity, Scope: Scope{Kind: ScopeAllProjects}}}
+	e, err = New(context.Background(), catalog(t), only, Options{Lenient: true})
+	require.NoError(t, err)
+	d, err := e.Decide(context.Background(), Input{Action: "ims:images:create", Project: "ae-ad-1"})
+	require.NoError(t, err)
+	assert.Equal(t, ImplicitDeny, d.Effect, "its Allow grants nothing")
+}

@@ -82,13 +82,39 @@ func (d *setBuilder) attachments(atts []Attachment) []any {
 			}
 		case doc.Family == policy.FamilyAgency:
 			d.notes = append(d.notes, fmt.Sprintf("attachment %d (%s): agency policy (iam:agencies:assume) grants no IMS action; not evaluated", i, a.Name))
+		case doc.Family == policy.FamilyIdentity:
+			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are: check identity policies with imsguard lint, and leave them out to decide the others (--lenient applies only their Deny statements)", doc.Version, doc.Family)
+			stmts, typed = d.denyOnly(i, a.Name, doc)
 		default:
-			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are", doc.Version, doc.Family)
+			d.problem(i, a.Name, -1, "Version %q (%s) is not evaluated; only 1.1 policies and 1.0 roles are (--lenient applies only its Deny statements)", doc.Version, doc.Family)
+			stmts, typed = d.denyOnly(i, a.Name, doc)
 		}
 		out = append(out, map[string]any{"name": a.Name, "scope": scope, "statements": stmts})
 		d.typed = append(d.typed, typed)
 	}
 	return out
+}
+
+// denyOnly reads, fail-safe, the Deny statements of a document the engine cannot evaluate
+// (lenient mode only: otherwise the document is an error): a Deny it states keeps denying,
+// an Allow grants nothing.
+func (d *setBuilder) denyOnly(att int, name string, doc *policy.Document) ([]any, []typedStmt) {
+	if !d.lenient {
+		return []any{}, nil
+	}
+	stmts := []any{}
+	var typed []typedStmt
+	for _, st := range doc.Statements {
+		if !strings.EqualFold(st.Effect, "deny") {
+			continue
+		}
+		if s, ts, ok := d.statement(att, name, policy.FamilyPolicy, st); ok {
+			ts.pos = len(stmts)
+			stmts = append(stmts, s)
+			typed = append(typed, ts)
+		}
+	}
+	return stmts, typed
 }
 
 func scopeData(s Scope) (map[string]any, error) {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestPredicateAgreesWithEngine checks the pure-Go condition model (policy.Predicate)
-// against the Rego engine: for every operator family, request value lists around the
+// against the reference Rego evaluator, and the compiled engine against both: for every operator family, request value lists around the
 // condition's boundaries are decided by an engine holding one conditional Allow, and the
 // engine allows exactly when the predicate holds. Both readings of absent keys are tried.
 func TestPredicateAgreesWithEngine(t *testing.T) {
@@ -75,6 +75,10 @@ func TestPredicateAgreesWithEngine(t *testing.T) {
 				require.NoError(t, err)
 				checked++
 				assert.Equal(t, p.Holds(req), d.Effect == Allow, "%s %s %q, request %q (absent_negated %v)", c.op, c.key, c.vals, req, absentNegated)
+				// The compiled engine, for every operator family, decides the same.
+				dc, err := e.Decide(ctx, Input{Action: "ims:images:list", Project: "ae-ad-1", Context: map[string][]string{key: req}})
+				require.NoError(t, err)
+				assert.Equal(t, d.Effect, dc.Effect, "compiled: %s %s %q, request %q (absent_negated %v)", c.op, c.key, c.vals, req, absentNegated)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package diff
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/report"
@@ -17,14 +16,15 @@ const (
 	CodeNeutral  = "I-DIFF-NEUTRAL"
 )
 
+// kindRules describe the codes; security is GitHub code scanning's security-severity.
 var kindRules = []struct {
-	kind             Kind
-	code, sev, title string
+	kind                       Kind
+	code, sev, title, security string
 }{
-	{KindWiden, CodeWiden, policy.SeverityError, "the change allows a request the old policies did not"},
-	{KindUnproven, CodeUnproven, policy.SeverityError, "changed, not provably narrower: a gate counts it as a widening"},
-	{KindNarrow, CodeNarrow, policy.SeverityInfo, "the change allows nothing new and denies (or may deny) what was allowed"},
-	{KindNeutral, CodeNeutral, policy.SeverityInfo, "written differently, decides every request as before"},
+	{KindWiden, CodeWiden, policy.SeverityError, "the change allows a request the old policies did not", "8.0"},
+	{KindUnproven, CodeUnproven, policy.SeverityError, "changed, not provably narrower: a gate counts it as a widening", "7.0"},
+	{KindNarrow, CodeNarrow, policy.SeverityInfo, "the change allows nothing new and denies (or may deny) what was allowed", "1.0"},
+	{KindNeutral, CodeNeutral, policy.SeverityInfo, "written differently, decides every request as before", "0.0"},
 }
 
 func ruleOf(k Kind) (code, sev string) {
@@ -58,12 +58,13 @@ func message(c Change) string {
 
 // WriteSARIF writes the statement changes as a SARIF 2.1.0 log, the format of
 // `imsguard lint --format sarif`: widenings and unproven changes are errors, the others
-// notes, each at the statement it concerns (the new one; the old one when removed).
-func (r *Report) WriteSARIF(w io.Writer, version string) error {
+// notes, each at the statement it concerns (the new one; the old one when removed). run
+// gives the tool version and the working directory.
+func (r *Report) WriteSARIF(w io.Writer, run report.Run) error {
 	rules := make([]report.Rule, 0, len(kindRules))
 	for _, k := range kindRules {
 		rules = append(rules, report.Rule{ID: k.code, Short: k.title, Full: k.title + " (imsguard diff, kind " + string(k.kind) + ")",
-			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, Properties: map[string]string{"kind": string(k.kind)}})
+			Help: k.title + ". See docs/diff.md for what counts as a widening.", Severity: k.sev, SecuritySeverity: k.security, Properties: map[string]string{"kind": string(k.kind)}})
 	}
 	results := make([]report.Result, 0, len(r.Changes))
 	for _, c := range r.Changes {
@@ -72,38 +73,27 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 		results = append(results, report.Result{RuleID: code, Severity: sev, Message: message(c), File: at.File,
 			Line: max(at.Line, 1), Column: max(at.Column, 1), Pointer: at.Pointer})
 	}
-	return report.WriteSARIF(w, version, rules, results)
+	return report.WriteSARIF(w, run, rules, results)
 }
 
 // WriteGitHub writes one GitHub Actions workflow command per statement change
 // (::error for widenings and unproven changes, ::notice for the others), so the reason
 // shows on the pull request without code scanning, then the summary as a notice.
 func (r *Report) WriteGitHub(w io.Writer) error {
-	var b strings.Builder
+	anns := make([]report.Annotation, 0, len(r.Changes)+1)
 	for _, c := range r.Changes {
 		level := "notice"
 		if c.Kind.Widens() {
 			level = "error"
 		}
 		at := anchor(c)
-		fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, ghProperty(at.File), max(at.Line, 1), max(at.Column, 1),
-			ghProperty("imsguard diff: "+string(c.Kind)), ghData(message(c)))
+		anns = append(anns, report.Annotation{Level: level, File: at.File, Line: max(at.Line, 1), Column: max(at.Column, 1),
+			Title: "imsguard diff: " + string(c.Kind), Message: message(c)})
 	}
 	level := "notice"
 	if r.Summary.FailsGate {
 		level = "error"
 	}
-	fmt.Fprintf(&b, "::%s title=imsguard diff::%s\n", level, ghData(r.Summary.text(len(r.Changes))))
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// ghData escapes a workflow command's message.
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// ghProperty escapes a workflow command's property value.
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	anns = append(anns, report.Annotation{Level: level, Title: "imsguard diff", Message: r.Summary.text(len(r.Changes))})
+	return report.WriteGitHub(w, anns)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/rego/authz"
+	"github.com/imsguard/imsguard/rego/report"
+	"github.com/imsguard/imsguard/rego/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/diff")
@@ -41,12 +43,15 @@ func TestDiffGolden(t *testing.T) {
 			formats := map[string]func(*bytes.Buffer) error{
 				"text":   func(b *bytes.Buffer) error { return r.WriteText(b) },
 				"json":   func(b *bytes.Buffer) error { return r.WriteJSON(b) },
-				"sarif":  func(b *bytes.Buffer) error { return r.WriteSARIF(b, "") },
+				"sarif":  func(b *bytes.Buffer) error { return r.WriteSARIF(b, report.Run{}) },
 				"github": func(b *bytes.Buffer) error { return r.WriteGitHub(b) },
 			}
 			for name, write := range formats {
 				var buf bytes.Buffer
 				require.NoError(t, write(&buf))
+				if name == "sarif" {
+					reporttest.RequireValidSARIF(t, buf.Bytes())
+				}
 				golden := name + ".golden"
 				if *update {
 					require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))

@@ -4,8 +4,24 @@
 # IMS catalog knows (spec 4). input.actions holds every element of every Action and
 # NotAction array, with its statement, effect and lexical measurements; expands lists the
 # known names (IMS actions and documented dependencies) the normalized pattern matches.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.action only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at action_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
+# METADATA
+# title: action longer than 128 characters
+# custom:
+#   code: E-ACTION-LENGTH
+#   severity: error
+#   basis: IAM.1034
 action_findings contains {
 	"code": "E-ACTION-LENGTH",
 	"pointer": a.pointer,
@@ -16,6 +32,12 @@ action_findings contains {
 	a.m.length > input.limits.action_length
 }
 
+# METADATA
+# title: illegal characters in an action
+# custom:
+#   code: E-ACTION-CHARS
+#   severity: error
+#   basis: IAM.1035
 action_findings contains {
 	"code": "E-ACTION-CHARS",
 	"pointer": a.pointer,
@@ -27,6 +49,12 @@ action_findings contains {
 	a.m.bad_chars != ""
 }
 
+# METADATA
+# title: "'?' in a 1.1 action"
+# custom:
+#   code: W-ACTION-QMARK
+#   severity: warning
+#   basis: spec 4.2
 action_findings contains {
 	"code": "W-ACTION-QMARK",
 	"pointer": a.pointer,
@@ -39,6 +67,12 @@ action_findings contains {
 	a.m.qmark
 }
 
+# METADATA
+# title: action is not service:resourceType:operation
+# custom:
+#   code: E-ACTION-FORMAT
+#   severity: error
+#   basis: spec 4.1
 action_findings contains {
 	"code": "E-ACTION-FORMAT",
 	"pointer": a.pointer,
@@ -83,6 +117,12 @@ format_fix(a) := "write \"*:*:*\" (a lone \"*\" is valid only in 5.0 identity po
 	a.m.value == "*"
 } else := "write exactly three segments separated by colons"
 
+# METADATA
+# title: upper-case letters in the service name
+# custom:
+#   code: W-SERVICE-CASE
+#   severity: warning
+#   basis: spec 4.1
 action_findings contains {
 	"code": "W-SERVICE-CASE",
 	"pointer": a.pointer,
@@ -95,6 +135,12 @@ action_findings contains {
 	a.m.upper_service
 }
 
+# METADATA
+# title: action not registered in the service's catalogue
+# custom:
+#   code: E-ACTION-UNREGISTERED
+#   severity: error
+#   basis: IAM.1036
 action_findings contains {
 	"code": "E-ACTION-UNREGISTERED",
 	"pointer": a.pointer,
@@ -115,32 +161,52 @@ unregistered_fix(a) := sprintf("did you mean %q?", [a.m.suggestion]) if {
 	a.m.suggestion != ""
 } else := "run `imsguard actions list` for the IMS actions"
 
+# W-UNKNOWN-ACTION: only services with a full action list in the catalog
+# (input.catalog.services: ims) are judged, so a valid-looking action of another service
+# (kms:cmk:get, ecs:servers:get) passes and --fail-on warning stays usable on correct
+# policies. In 1.1 policies an exact unknown IMS action is E-ACTION-UNREGISTERED; 5.0
+# identity policies are checked against the same IMS actions (IAM's 5.0 action table for
+# IMS could not be read: a warning, not an error).
+
+# METADATA
+# title: pattern matching no action of a service imsguard knows (IMS), or an unknown IMS action in a 5.0 identity policy of a service imsguard knows (IMS), or an unknown IMS action in a 5.0 identity policy
+# custom:
+#   code: W-UNKNOWN-ACTION
+#   severity: warning
+#   basis: spec 8.1
 action_findings contains {
 	"code": "W-UNKNOWN-ACTION",
 	"pointer": a.pointer,
 	"message": unknown_text(a),
+	"fix": unknown_fix(a),
 } if {
 	input.has.action_unknown == true
-	input.family != "identity"
 	some a in input.actions
 	a.kind == "string"
 	a.m.known == false
 	count(a.m.norm_segments) == 3
+	input.catalog.services[a.m.service_lower]
 	unknown_kind(a)
 }
 
 unknown_kind(a) if a.m.wildcard
 
-unknown_kind(a) if not input.catalog.services[a.m.service_lower]
+unknown_kind(a) if input.family == "identity"
 
 unknown_text(a) := sprintf("%q matches no %s action: the wildcard grants nothing", [a.m.value, a.m.service_lower]) if {
 	a.m.wildcard
-	input.catalog.services[a.m.service_lower]
-} else := sprintf("%q matches no action imsguard knows", [a.m.value]) if {
-	a.m.wildcard
-	contains(a.m.norm_segments[0], "*")
-} else := sprintf("imsguard has no action catalogue for service %q: %q is not checked (IAM rejects unregistered actions)", [a.m.service_lower, a.m.value])
+} else := sprintf("%q is not an %s action imsguard knows (identity policies are checked against the IMS catalog's actions); IAM rejects an action its action table does not list", [a.m.value, a.m.service_lower])
 
+unknown_fix(a) := "" if {
+	a.m.wildcard
+} else := unregistered_fix(a)
+
+# METADATA
+# title: all actions of a service (or of every service) allowed
+# custom:
+#   code: I-BROAD-ALLOW
+#   severity: info
+#   basis: spec 8.1
 action_findings contains {
 	"code": "I-BROAD-ALLOW",
 	"pointer": a.pointer,

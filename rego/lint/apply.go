@@ -11,7 +11,8 @@ import (
 )
 
 // Apply applies the configuration to findings: it drops disabled codes, overrides
-// severities and marks suppressed findings (expired suppressions only add a note). today
+// severities, drops findings below MinSeverity and marks suppressed findings (expired
+// suppressions only add a note). today
 // decides expiry: a suppression expiring on a date still holds that day. A nil
 // configuration changes nothing.
 func (c *Config) Apply(findings []Finding, today time.Time) []Finding {
@@ -30,6 +31,9 @@ func (c *Config) Apply(findings []Finding, today time.Time) []Finding {
 		}
 		if sev, ok := c.Severity[f.Code]; ok {
 			f.Severity = sev
+		}
+		if c.MinSeverity != "" && severityLevel(f.Severity) < severityLevel(c.MinSeverity) {
+			continue
 		}
 		for _, s := range c.Suppress {
 			if !c.suppresses(s, f) {

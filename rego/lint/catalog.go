@@ -74,7 +74,7 @@ type catalogFacts struct {
 // the linter although no IMS API requires it.
 const agencyAction = "iam:agencies:assume"
 
-// newLintCatalog digests the catalog for input.catalog:
+// newLintCatalog builds input.catalog (and the Go lookups beside it) from the catalog:
 //
 //	services  {service: true} for every service with a full action list (ims)
 //	actions   {lower-case IMS action: documented spelling}
@@ -126,7 +126,7 @@ func newLintCatalog(ctx context.Context, cat *actions.Catalog, comp *ast.Compile
 		}
 		apis[api.ID] = map[string]any{
 			"id": api.ID, "section": api.Section, "title": api.Title, "method": api.Method, "path": api.Path,
-			"family": string(api.Family), "deprecated": api.Deprecated, "ep": api.EnterpriseProject,
+			"family": string(api.Family), "deprecated": api.Deprecated, "ep": api.EnterpriseProject, "ep_exception": api.EPException != nil,
 			"actions": stringsAny(api.Actions), "dependencies": stringsAny(api.Dependencies), "conditional": conds,
 		}
 	}
@@ -277,6 +277,41 @@ func (lc *catalogFacts) apiText(ids []string, withPaths bool) string {
 		text += " (" + strings.Join(paths, ", ") + ")"
 	}
 	return text
+}
+
+// epText names APIs that do not honour enterprise-project grants as apiText does without
+// paths, an API that does for all but some requests (catalog enterprise_project_exception)
+// with those requests: "APIs 5.1.1 (shared-image queries), 6.1.1".
+func (lc *catalogFacts) epText(ids []string) string {
+	var secs []string
+	for _, id := range ids {
+		api, ok := lc.apis[id]
+		if !ok {
+			continue
+		}
+		sec := api.Section
+		if api.EnterpriseProject && api.EPException != nil {
+			sec += " (" + exceptionShort(api.EPException.When) + ")"
+		}
+		secs = append(secs, sec)
+	}
+	slices.Sort(secs)
+	secs = slices.Compact(secs)
+	if len(secs) == 1 {
+		return "API " + secs[0]
+	}
+	return "APIs " + strings.Join(secs, ", ")
+}
+
+// exceptionShort is the first words of an exception's description, up to a parenthesis
+// or "are": "shared-image queries".
+func exceptionShort(when string) string {
+	for _, stop := range []string{" (", " are ", ":"} {
+		if i := strings.Index(when, stop); i > 0 {
+			when = when[:i]
+		}
+	}
+	return when
 }
 
 // familyText names the route families of APIs: "extension routes", "native OpenStack

@@ -5,8 +5,24 @@
 # input.operator_catalog; value types and counts; Bool, Number, Date and IP parsing; known
 # condition keys and their types. input.condition_operators has one entry per operator
 # member, input.condition_keys one per (operator, key) pair; key.op indexes the operator.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.condition only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at condition_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
+# METADATA
+# title: Condition, operator or key value of the wrong JSON type
+# custom:
+#   code: E-COND-VALUE-TYPE
+#   severity: error
+#   basis: IAM.1051/1053
 condition_findings contains {
 	"code": "E-COND-VALUE-TYPE",
 	"pointer": s.f.Condition.pointer,
@@ -17,6 +33,12 @@ condition_findings contains {
 	s.f.Condition.kind != "object"
 }
 
+# METADATA
+# title: Condition empty or with too many (operator, key) pairs
+# custom:
+#   code: E-COND-COUNT
+#   severity: error
+#   basis: IAM.1050
 condition_findings contains {
 	"code": "E-COND-COUNT",
 	"pointer": s.f.Condition.pointer,
@@ -54,6 +76,12 @@ condition_findings contains {
 	o.kind != "object"
 }
 
+# METADATA
+# title: unknown or invalid condition operator
+# custom:
+#   code: E-COND-OPERATOR
+#   severity: error
+#   basis: spec 5.3
 condition_findings contains {
 	"code": "E-COND-OPERATOR",
 	"pointer": o.pointer,
@@ -99,6 +127,12 @@ condition_findings contains {
 	op.type == "null"
 }
 
+# METADATA
+# title: operator spelled in non-canonical letter case
+# custom:
+#   code: W-OPERATOR-CASE
+#   severity: warning
+#   basis: spec 5.4
 condition_findings contains {
 	"code": "W-OPERATOR-CASE",
 	"pointer": o.pointer,
@@ -125,6 +159,12 @@ if_exists_text(o) := "IfExists" if {
 	o.m.suffix != ""
 } else := ""
 
+# METADATA
+# title: operator only in the 2021/2022 edition (2023 edition profile)
+# custom:
+#   code: W-LEGACY-OPERATOR
+#   severity: warning
+#   basis: spec 5.3
 condition_findings contains {
 	"code": "W-LEGACY-OPERATOR",
 	"pointer": o.pointer,
@@ -137,6 +177,12 @@ condition_findings contains {
 	op.edition == "2021"
 }
 
+# METADATA
+# title: operator only in the 2023 edition (2021 edition profile)
+# custom:
+#   code: W-NEW-OPERATOR
+#   severity: warning
+#   basis: spec 5.3
 condition_findings contains {
 	"code": "W-NEW-OPERATOR",
 	"pointer": o.pointer,
@@ -185,6 +231,12 @@ condition_findings contains {
 	v.kind != "string"
 }
 
+# METADATA
+# title: no values, or too many values, for a condition key
+# custom:
+#   code: E-COND-VALUES-COUNT
+#   severity: error
+#   basis: IAM.1054
 condition_findings contains {
 	"code": "E-COND-VALUES-COUNT",
 	"pointer": k.pointer,
@@ -219,6 +271,12 @@ condition_findings contains {
 	k.count > input.limits.values
 }
 
+# METADATA
+# title: condition value empty or longer than 1,024 characters
+# custom:
+#   code: E-COND-VALUE-LENGTH
+#   severity: error
+#   basis: IAM.1056
 condition_findings contains {
 	"code": "E-COND-VALUE-LENGTH",
 	"pointer": v.pointer,
@@ -242,6 +300,12 @@ condition_findings contains {
 	v.m.length > input.limits.value_length
 }
 
+# METADATA
+# title: condition value not parsable for the operator, or with control characters
+# custom:
+#   code: E-COND-VALUE
+#   severity: error
+#   basis: spec 5.6/5.7
 condition_findings contains {
 	"code": "E-COND-VALUE",
 	"pointer": v.pointer,
@@ -290,6 +354,12 @@ condition_findings contains {
 	v.m.control
 }
 
+# METADATA
+# title: null-check operator with values other than [] or ["true"]
+# custom:
+#   code: W-COND-NULL-VALUE
+#   severity: warning
+#   basis: spec 5.3
 condition_findings contains {
 	"code": "W-COND-NULL-VALUE",
 	"pointer": k.pointer,
@@ -308,6 +378,12 @@ null_values_ok(k) if {
 	lower(k.values[0].m.value) == "true"
 }
 
+# METADATA
+# title: operator incompatible with the condition key's type
+# custom:
+#   code: E-COND-TYPE
+#   severity: error
+#   basis: IAM.1055
 condition_findings contains {
 	"code": "E-COND-TYPE",
 	"pointer": k.pointer,
@@ -331,6 +407,12 @@ type_operator := {
 	"ip": "IpAddress",
 }
 
+# METADATA
+# title: condition key is not a known global or service key
+# custom:
+#   code: W-COND-KEY-UNKNOWN
+#   severity: warning
+#   basis: IAM.1052
 condition_findings contains {
 	"code": "W-COND-KEY-UNKNOWN",
 	"pointer": k.pointer,
@@ -352,6 +434,12 @@ key_fix_text(k) := sprintf("did you mean %q?", [name]) if {
 	replace(g, "g:", "") == regex.replace(k, `^[a-z0-9-]+:`, "")
 } else := "use a global key such as g:UserName, g:ProjectName or g:CurrentTime"
 
+# METADATA
+# title: condition value has characters outside the documented set
+# custom:
+#   code: W-COND-VALUE-CHARSET
+#   severity: warning
+#   basis: spec 5.7
 condition_findings contains {
 	"code": "W-COND-VALUE-CHARSET",
 	"pointer": v.pointer,
@@ -365,6 +453,12 @@ condition_findings contains {
 	not v.m.control
 }
 
+# METADATA
+# title: StringLike value with * or ? (StringLike is a substring test)
+# custom:
+#   code: W-STRINGLIKE-GLOB
+#   severity: warning
+#   basis: spec 5.3
 condition_findings contains {
 	"code": "W-STRINGLIKE-GLOB",
 	"pointer": v.pointer,

@@ -29,8 +29,10 @@ var ErrConfig = errors.New("invalid lint configuration")
 //	operator_edition = ""         # "", "2021" or "2023"
 //	size_mode = "minified"        # or "raw"
 //	fail_on = "error"             # error, warning, info or none
+//	min_severity = "info"         # error, warning or info: report nothing below it
 //	regions = ["ae-ad-1"]         # extra regions accepted in Resource
 //	rules = ["policy-rules"]      # folders of your own Rego rules
+//	enable = ["I-EP-UNSUPPORTED"] # opt-in codes
 //	disable = ["W-UNKNOWN-ACTION"]
 //	[lint.severity]
 //	I-BROAD-ALLOW = "warning"
@@ -47,8 +49,10 @@ type Config struct {
 	OperatorEdition string            `toml:"operator_edition"`
 	SizeMode        string            `toml:"size_mode"`
 	FailOn          string            `toml:"fail_on"`
+	MinSeverity     string            `toml:"min_severity"`
 	Regions         []string          `toml:"regions"`
 	Rules           []string          `toml:"rules"`
+	Enable          []string          `toml:"enable"`
 	Disable         []string          `toml:"disable"`
 	Severity        map[string]string `toml:"severity"`
 	Suppress        []Suppression     `toml:"suppress"`
@@ -146,7 +150,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == "lint" {
-			return nil, fmt.Errorf("%w: %s:%d: unknown key %q (the [lint] table takes profile, operator_edition, size_mode, fail_on, regions, rules, disable, severity and suppress)",
+			return nil, fmt.Errorf("%w: %s:%d: unknown key %q (the [lint] table takes profile, operator_edition, size_mode, fail_on, min_severity, regions, rules, enable, disable, severity and suppress)",
 				ErrConfig, path, keyLine(data, k), k.String())
 		}
 	}
@@ -185,7 +189,7 @@ func keyLine(data []byte, k toml.Key) int {
 
 // Options returns the lint options the configuration selects.
 func (c *Config) Options() Options {
-	return Options{Profile: c.Profile, OperatorEdition: c.OperatorEdition, SizeMode: c.SizeMode, Regions: c.Regions, RuleDirs: c.Rules}
+	return Options{Profile: c.Profile, OperatorEdition: c.OperatorEdition, SizeMode: c.SizeMode, Regions: c.Regions, RuleDirs: c.Rules, Enable: c.Enable}
 }
 
 // Validate checks the values: fail_on, severities, and that every code it names is one
@@ -200,6 +204,11 @@ func (c *Config) Validate(known func(code string) bool, custom bool) error {
 	}
 	if _, err := FailLevel(c.FailOn); err != nil {
 		return bad("fail_on: %v", err)
+	}
+	switch c.MinSeverity {
+	case "", policy.SeverityError, policy.SeverityWarning, policy.SeverityInfo:
+	default:
+		return bad("min_severity = %q: use error, warning or info", c.MinSeverity)
 	}
 	checkCode := func(field, code string) error {
 		if code == "" {

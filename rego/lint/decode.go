@@ -11,7 +11,9 @@ import (
 )
 
 // decodeFindings turns the findings set of one evaluation into Findings (without
-// positions), rendering the list placeholders of built-in messages (rules.rego).
+// positions), rendering the placeholders of the findings marked "template": true (their
+// message and fix are constant templates; rules.rego). Other findings' text is final: it
+// may hold user values, which must never be read as a template.
 func (l *Linter) decodeFindings(t *ast.Term, f *policy.File) ([]Finding, error) {
 	set, ok := t.Value.(ast.Set)
 	if !ok {
@@ -34,7 +36,7 @@ func (l *Linter) decodeFindings(t *ast.Term, f *policy.File) ([]Finding, error) 
 			err = fmt.Errorf("%w: finding %v lacks a code or a message", ErrEvaluation, x)
 			return
 		}
-		if strings.IndexByte(fd.Message, '{') >= 0 || strings.IndexByte(fd.Fix, '{') >= 0 {
+		if tmpl := obj.Get(l.k("template")); tmpl != nil && tmpl.Value.Compare(ast.Boolean(true)) == 0 {
 			p := &placeholderArgs{l: l, obj: obj, file: f, ptr: fd.Pointer}
 			fd.Message, fd.Fix = p.render(fd.Message), p.render(fd.Fix)
 		}
@@ -44,9 +46,10 @@ func (l *Linter) decodeFindings(t *ast.Term, f *policy.File) ([]Finding, error) 
 	return out, err
 }
 
-// placeholderArgs renders the placeholders of a built-in message: {value}, the string
-// the finding's pointer designates, and the lists the finding carries in "apis",
-// "apis_other" and "actions" (see rules.rego).
+// placeholderArgs renders the placeholders of a built-in message template: {value}, the
+// string the finding's pointer designates, {operation}, and the lists the finding carries
+// in "apis", "apis_other" and "actions" (see rules.rego). Substituted text is written out,
+// never scanned again.
 type placeholderArgs struct {
 	l     *Linter
 	obj   ast.Object
@@ -103,12 +106,17 @@ func (p *placeholderArgs) value(name string) (string, bool) {
 		return p.l.cat.apiText(list("apis"), true), true
 	case "sections":
 		return p.l.cat.apiText(list("apis"), false), true
+	case "ep_sections":
+		return p.l.cat.epText(list("apis")), true
 	case "families":
 		return p.l.cat.familyText(list("apis")), true
 	case "apis_other":
 		return p.l.cat.apiText(list("apis_other"), true), true
 	case "families_other":
 		return p.l.cat.familyText(list("apis_other")), true
+	case "operation":
+		s, _ := termString(p.obj.Get(p.l.k("operation")))
+		return s, true
 	case "actions":
 		acts := list("actions") // sorted in place: every use wants them sorted
 		sort.Strings(acts)

@@ -1,12 +1,31 @@
 # imsguard lint - document rules
 #
 # Version, top-level keys, Depends, the Statement array, policy size and the
-# document-wide notes (spec 2, 3, 8, 10). Every rule starts with a guard on input.has or
-# input.wrapper.kind so that OPA's rule index skips it on documents where it cannot fire.
+# document-wide notes (spec 2, 3, 8, 10).
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.document only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at document_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
+#
+# Two rules depend on no fact but on the kind of document (input.wrapper.kind,
+# input.family): they add to findings directly, and their first line is that equality, so
+# the rule index skips them just the same.
 package imsguard.lint
 
 # ---------------------------------------------------------------- Version
 
+# METADATA
+# title: Version is missing
+# custom:
+#   code: E-VERSION-MISSING
+#   severity: error
+#   basis: IAM.1024
 document_findings contains {
 	"code": "E-VERSION-MISSING",
 	"pointer": input.root.pointer,
@@ -18,6 +37,12 @@ document_findings contains {
 	input.root.kind == "object"
 }
 
+# METADATA
+# title: Version is not a string
+# custom:
+#   code: E-VERSION-TYPE
+#   severity: error
+#   basis: IAM.1024
 document_findings contains {
 	"code": "E-VERSION-TYPE",
 	"pointer": input.version.pointer,
@@ -28,6 +53,12 @@ document_findings contains {
 	not input.version.kind in {"missing", "string"}
 }
 
+# METADATA
+# title: Version is not valid for this kind of document
+# custom:
+#   code: E-VERSION-VALUE
+#   severity: error
+#   basis: IAM.1024/1026
 document_findings contains {
 	"code": "E-VERSION-VALUE",
 	"pointer": input.version.pointer,
@@ -58,6 +89,12 @@ findings contains {
 	input.version.value in {"1.0", "1.1"}
 }
 
+# METADATA
+# title: "1.0 role document: cannot be created as a custom policy"
+# custom:
+#   code: I-ROLE-NOT-CREATABLE
+#   severity: info
+#   basis: IAM.1024
 findings contains {
 	"code": "I-ROLE-NOT-CREATABLE",
 	"pointer": input.version.pointer,
@@ -69,6 +106,12 @@ findings contains {
 
 # ---------------------------------------------------------------- keys
 
+# METADATA
+# title: unknown top-level or statement key
+# custom:
+#   code: E-UNKNOWN-KEY
+#   severity: error
+#   basis: IAM.1059
 document_findings contains {
 	"code": "E-UNKNOWN-KEY",
 	"pointer": member_pointer(input.root.pointer, k),
@@ -91,6 +134,12 @@ top_keys := {"Version", "Statement", "Depends"} if {
 
 depends_v11("Depends") if input.family in {"policy", "agency", "unknown"}
 
+# METADATA
+# title: Depends in a 1.1 policy
+# custom:
+#   code: E-DEPENDS-V11
+#   severity: error
+#   basis: IAM.1025
 document_findings contains {
 	"code": "E-DEPENDS-V11",
 	"pointer": input.depends.pointer,
@@ -101,6 +150,12 @@ document_findings contains {
 	input.family in {"policy", "agency", "unknown"}
 }
 
+# METADATA
+# title: "1.0 role with Depends: roles to grant in the same project"
+# custom:
+#   code: I-DEPENDS
+#   severity: info
+#   basis: spec 7.4
 document_findings contains {
 	"code": "I-DEPENDS",
 	"pointer": input.depends.pointer,
@@ -123,6 +178,12 @@ key_fix(key, allowed) := sprintf("rename %q to %q: element names are case-sensit
 
 # ---------------------------------------------------------------- Statement
 
+# METADATA
+# title: Statement is not an array of objects
+# custom:
+#   code: E-STATEMENT-TYPE
+#   severity: error
+#   basis: IAM.1027
 document_findings contains {
 	"code": "E-STATEMENT-TYPE",
 	"pointer": input.root.pointer,
@@ -154,6 +215,12 @@ document_findings contains {
 	s.kind != "object"
 }
 
+# METADATA
+# title: too few or too many statements
+# custom:
+#   code: E-STATEMENT-COUNT
+#   severity: error
+#   basis: IAM.1028
 document_findings contains {
 	"code": "E-STATEMENT-COUNT",
 	"pointer": input.statement.pointer,
@@ -176,6 +243,12 @@ document_findings contains {
 
 # ---------------------------------------------------------------- size
 
+# METADATA
+# title: policy larger than 6,144 characters
+# custom:
+#   code: E-POLICY-SIZE
+#   severity: error
+#   basis: IAM.1021
 document_findings contains {
 	"code": "E-POLICY-SIZE",
 	"pointer": input.pointer,
@@ -191,6 +264,12 @@ size_text := "bytes of the file as given" if {
 
 # ---------------------------------------------------------------- notes
 
+# METADATA
+# title: policy contains only Deny statements
+# custom:
+#   code: I-DENY-ONLY
+#   severity: info
+#   basis: spec 7.3
 document_findings contains {
 	"code": "I-DENY-ONLY",
 	"pointer": input.statement.pointer,

@@ -72,6 +72,27 @@ func stringMap(ctx context.Context, c *ast.Compiler, query string) (map[string]s
 	return out, nil
 }
 
+// stringSet evaluates query (binding y to a set or array of strings) once.
+func stringSet(ctx context.Context, c *ast.Compiler, query string) (map[string]bool, error) {
+	v, err := evalOnce(ctx, c, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	xs, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("query %s: %T, not a set", query, v)
+	}
+	out := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("query %s: element %v is %T, not a string", query, x, x)
+		}
+		out[s] = true
+	}
+	return out, nil
+}
+
 // keyType is the type of a condition key (lower case) in a document family: key_type in
 // knowledge.rego, evaluated once per distinct (family, key). A failed evaluation (which
 // the unit tests rule out) counts as "unknown", which the rules report.

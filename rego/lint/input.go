@@ -12,17 +12,18 @@ import (
 
 // The lint input of one document; docs/lint.md documents every field. Each element carries
 // its JSON pointer from the file root and its JSON kind; a member that is absent is the
-// shared object {"kind": "missing"}. The lexical measurements of a string (lint_measure.go)
+// shared object {"kind": "missing"}. The lexical measurements of a string (measure.go)
 // sit in the element's "m" object, built once per distinct string and shared between
 // documents. input.has holds facts about the whole document ("some action contains a
 // character outside the action alphabet") and input.max the largest counts and lengths, so
 // each rule can start with a guard that OPA's rule index (or one comparison) rejects
 // cheaply when the rule cannot fire.
 
-// digest builds the input of one document.
-type digest struct {
+// inputBuilder builds the lint input of one document (Linter.input).
+type inputBuilder struct {
 	l        *Linter
 	doc      *policy.Document
+	ep       bool // input.ims.no_ep is wanted (see attached)
 	has      smallSet
 	max      []maximum
 	services smallSet
@@ -59,7 +60,7 @@ func inputKeys() []string {
 		"role_description_irregular", "role_policy_irregular", "role_reserved", "cond_null", "id", "links", "domain_id",
 		"created_time", "display_name", "type", "description", "policy", "catalog", "name", "flag", "Allow", "Deny", "", "has_deps", "has_partial", "has_gaps", "deps_direct", "deps_direct_apis", "f", "Effect", "Condition", "Sid", "no_ep", "ims_partial", "ims_deps", "no_ep_apis", "ims_deps_more", "deps_more", "ims_gaps", "ims_no_ep", "partial", "deps", "gaps", "no_ep_sections", "cond_operator_spelling", "cond_if_exists", "cond_qualifier", "cond_empty",
 		"cond_null_check", "cond_value_control", "cond_value_charset", "cond_value_glob",
-		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper",
+		"fn", "unknown", "code", "message", "fix", "apis", "apis_other", "string", "cond_key_unknown", "cond_key_type", "cond_value_unparsed", "gate", "action", "document", "statement", "wrapper", "template", "operation", "set_allowed",
 	}
 }
 
@@ -72,10 +73,24 @@ func tStr(s string) *ast.Term { return ast.StringTerm(s) }
 func tNum(i int) *ast.Term    { return ast.InternedTerm(i) }
 func tBool(b bool) *ast.Term  { return ast.InternedTerm(b) }
 
-// input builds the lint input of document d of file f; custom adds input.document (the
-// policy as plain JSON) and input.wrapper.value for user rules.
+// attached is what a document is linted with beyond itself: whether it is attached on an
+// enterprise project (or I-EP-UNSUPPORTED is enabled: input.ims.no_ep is built only then)
+// and input.set_allowed, the names the other documents of its policy set grant where it
+// applies (nil: none).
+type attached struct {
+	ep         bool
+	setAllowed *ast.Term
+}
+
+// input builds the lint input of document d of file f linted on its own; custom adds
+// input.document (the policy as plain JSON) and input.wrapper.value for user rules.
 func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Value {
-	g := &digest{l: l, doc: d}
+	return l.inputAt(f, d, custom, attached{ep: l.enabled[CodeEPUnsupported]})
+}
+
+// inputAt builds the lint input of document d of file f attached as at says.
+func (l *Linter) inputAt(f *policy.File, d *policy.Document, custom bool, at attached) ast.Value {
+	b := &inputBuilder{l: l, doc: d, ep: at.ep}
 	root := d.Root
 	ptr := ""
 	if root != nil {
@@ -83,61 +98,65 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 	} else if d.Wrapper != nil {
 		ptr = d.Wrapper.Pointer + "/policy"
 	}
-	stmts := g.statements(root)
+	stmts := b.statements(root)
 	minified := minifiedLen(root)
 	items := make([][2]*ast.Term, 0, 32)
 	items = append(items,
 		l.it("file", tStr(f.Name)),
 		l.it("pointer", tStr(ptr)),
 		l.it("family", tStr(string(d.Family))),
-		l.it("version", g.field(root.Get("Version"), true)),
-		l.it("root", g.root(root)),
-		l.it("statement", g.field(root.Get("Statement"), false)),
+		l.it("version", b.field(root.Get("Version"), true)),
+		l.it("root", b.root(root)),
+		l.it("statement", b.field(root.Get("Statement"), false)),
 		l.it("statements", stmts),
-		l.it("wrapper", g.wrapper(d, custom)),
-		l.it("depends", g.depends(root)),
+		l.it("wrapper", b.wrapper(d, custom)),
+		l.it("depends", b.depends(root)),
 		l.it("size", ast.ObjectTerm(l.it("minified", tNum(minified)), l.it("raw", tNum(len(f.Data))))),
-		l.it("actions", ast.ArrayTerm(g.actions...)),
-		l.it("resources", ast.ArrayTerm(g.res...)),
-		l.it("agency_uris", ast.ArrayTerm(g.uris...)),
-		l.it("condition_operators", ast.ArrayTerm(g.ops...)),
-		l.it("condition_keys", ast.ArrayTerm(g.keys...)),
+		l.it("actions", ast.ArrayTerm(b.actions...)),
+		l.it("resources", ast.ArrayTerm(b.res...)),
+		l.it("agency_uris", ast.ArrayTerm(b.uris...)),
+		l.it("condition_operators", ast.ArrayTerm(b.ops...)),
+		l.it("condition_keys", ast.ArrayTerm(b.keys...)),
 		l.it("catalog", l.cat.term),
 		l.it("operator_catalog", l.opTerm),
 		l.it("limits", l.limitsTerm),
 		l.it("settings", l.settingsTerm),
 	)
-	svc := make([]*ast.Term, len(g.services))
-	for i, s := range g.services {
+	svc := make([]*ast.Term, len(b.services))
+	for i, s := range b.services {
 		svc[i] = tStr(s)
 	}
-	if len(g.services) > 1 {
-		g.fact("several_services")
+	if len(b.services) > 1 {
+		b.fact("several_services")
 	}
-	hasItems := make([][2]*ast.Term, len(g.has))
-	for i, k := range g.has {
+	hasItems := make([][2]*ast.Term, len(b.has))
+	for i, k := range b.has {
 		hasItems[i] = l.it(k, tBool(true))
 	}
 	size := minified
 	if l.sizeRaw {
 		size = len(f.Data)
 	}
-	g.raise("policy_size", size)
-	maxItems := make([][2]*ast.Term, len(g.max))
+	b.raise("policy_size", size)
+	maxItems := make([][2]*ast.Term, len(b.max))
 	var overItems [][2]*ast.Term
 	var over []string
-	for i, m := range g.max {
+	for i, m := range b.max {
 		maxItems[i] = l.it(m.name, tNum(m.value))
 		if lim := l.limitOf[m.name]; lim > 0 && m.value > lim {
 			overItems = append(overItems, l.it(m.name, tBool(true)))
 			over = append(over, m.name)
 		}
 	}
-	items = append(items, l.it("allowed", g.set(g.allowed)), l.it("denied", g.set(g.denied)), l.it("denied_always", g.set(g.deniedAlways)),
-		l.it("ims", g.imsTerm()))
+	setAllowed := at.setAllowed
+	if setAllowed == nil {
+		setAllowed = l.emptySet
+	}
+	items = append(items, l.it("allowed", b.set(b.allowed)), l.it("denied", b.set(b.denied)), l.it("denied_always", b.set(b.deniedAlways)),
+		l.it("set_allowed", setAllowed), l.it("ims", b.imsTerm()))
 	items = append(items, l.it("services", ast.SetTerm(svc...)), l.it("has", ast.ObjectTerm(hasItems...)),
 		l.it("max", ast.ObjectTerm(maxItems...)), l.it("over", ast.ObjectTerm(overItems...)),
-		l.it("gate", l.gates.term(l, g.has, over, l.allGates)))
+		l.it("gate", l.gates.term(l, b.has, over, l.allGates)))
 	if custom {
 		items = append(items, l.it("document", plainTerm(root)))
 	}
@@ -148,8 +167,8 @@ func (l *Linter) input(f *policy.File, d *policy.Document, custom bool) ast.Valu
 // plus value and length when withValue and the value is a string; the shared missing term
 // when n is nil. The terms are memoized: a field is a function of what it holds, and
 // "/Statement/0/Effect" = "Allow" recurs in almost every document.
-func (g *digest) field(n *policy.Node, withValue bool) *ast.Term {
-	l := g.l
+func (b *inputBuilder) field(n *policy.Node, withValue bool) *ast.Term {
+	l := b.l
 	if n == nil {
 		return l.missing
 	}
@@ -168,26 +187,26 @@ func (g *digest) field(n *policy.Node, withValue bool) *ast.Term {
 }
 
 // root is {kind, pointer, keys: [member names]} of the policy object.
-func (g *digest) root(n *policy.Node) *ast.Term {
-	l := g.l
+func (b *inputBuilder) root(n *policy.Node) *ast.Term {
+	l := b.l
 	if n == nil {
-		g.fact("no_policy")
+		b.fact("no_policy")
 		return l.missing
 	}
 	if v := n.Get("Version"); v == nil || v.Kind != policy.KindString || (v.Str != "1.0" && v.Str != "1.1" && v.Str != "5.0") {
-		g.fact("version_irregular")
+		b.fact("version_irregular")
 	}
 	if s := n.Get("Statement"); s == nil || s.Kind != policy.KindArray || len(s.Items) == 0 {
-		g.fact("statement_irregular")
+		b.fact("statement_irregular")
 	} else {
-		g.raise("statements", len(s.Items))
+		b.raise("statements", len(s.Items))
 	}
-	return ast.ObjectTerm(l.it("kind", l.kind(n.Kind)), l.it("pointer", tStr(n.Pointer)), l.it("keys", g.memberKeys(n, "top_extra_key", "Version", "Statement")))
+	return ast.ObjectTerm(l.it("kind", l.kind(n.Kind)), l.it("pointer", tStr(n.Pointer)), l.it("keys", b.memberKeys(n, "top_extra_key", "Version", "Statement")))
 }
 
 // memberKeys lists an object's member names and records fact when one is not in usual.
-func (g *digest) memberKeys(n *policy.Node, fact string, usual ...string) *ast.Term {
-	l := g.l
+func (b *inputBuilder) memberKeys(n *policy.Node, fact string, usual ...string) *ast.Term {
+	l := b.l
 	var names strings.Builder
 	for _, m := range n.Members {
 		names.WriteString(m.Key)
@@ -209,7 +228,7 @@ func (g *digest) memberKeys(n *policy.Node, fact string, usual ...string) *ast.T
 			}
 		}
 		if !found {
-			g.fact(fact)
+			b.fact(fact)
 		}
 	}
 	return keys
@@ -237,9 +256,9 @@ func (s smallSet) term() *ast.Term {
 }
 
 // set returns s as a Rego set, the shared empty set when s is empty.
-func (g *digest) set(s smallSet) *ast.Term {
+func (b *inputBuilder) set(s smallSet) *ast.Term {
 	if len(s) == 0 {
-		return g.l.emptySet
+		return b.l.emptySet
 	}
 	return s.term()
 }
@@ -251,37 +270,37 @@ type maximum struct {
 }
 
 // fact records an input.has fact.
-func (g *digest) fact(name string) { g.has.add(name) }
+func (b *inputBuilder) fact(name string) { b.has.add(name) }
 
 // raise raises input.max[name] to v.
-func (g *digest) raise(name string, v int) {
-	for i := range g.max {
-		if g.max[i].name == name {
-			g.max[i].value = max(g.max[i].value, v)
+func (b *inputBuilder) raise(name string, v int) {
+	for i := range b.max {
+		if b.max[i].name == name {
+			b.max[i].value = max(b.max[i].value, v)
 			return
 		}
 	}
-	g.max = append(g.max, maximum{name, v})
+	b.max = append(b.max, maximum{name, v})
 }
 
-// statements digests the Statement array and collects the actions, resources and
-// conditions of every statement.
-func (g *digest) statements(root *policy.Node) *ast.Term {
+// statements builds input.statements from the Statement array and collects the actions,
+// resources and conditions of every statement.
+func (b *inputBuilder) statements(root *policy.Node) *ast.Term {
 	arr := root.Get("Statement")
 	if arr == nil || arr.Kind != policy.KindArray {
 		return ast.ArrayTerm()
 	}
 	out := make([]*ast.Term, len(arr.Items))
 	for i, n := range arr.Items {
-		out[i] = g.statement(i, n)
+		out[i] = b.statement(i, n)
 	}
 	return ast.ArrayTerm(out...)
 }
 
-func (g *digest) statement(i int, n *policy.Node) *ast.Term {
-	l := g.l
+func (b *inputBuilder) statement(i int, n *policy.Node) *ast.Term {
+	l := b.l
 	if n.Kind != policy.KindObject {
-		g.fact("statement_irregular")
+		b.fact("statement_irregular")
 		return ast.ObjectTerm(l.it("index", tNum(i)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)),
 			l.it("effect", l.k("")), l.it("conditional", tBool(false)), l.it("keys", ast.ArrayTerm()))
 	}
@@ -296,41 +315,41 @@ func (g *digest) statement(i int, n *policy.Node) *ast.Term {
 		}
 	}
 	if effNode == nil || effNode.Kind != policy.KindString || (effNode.Str != "Allow" && effNode.Str != "Deny") {
-		g.fact("effect_irregular")
+		b.fact("effect_irregular")
 	}
 	if effect != "" {
-		g.fact(strings.ToLower(effect))
+		b.fact(strings.ToLower(effect))
 	}
 	act, notAct := n.Get("Action"), n.Get("NotAction")
 	res, notRes := n.Get("Resource"), n.Get("NotResource")
 	cond := n.Get("Condition")
 	conditional := cond != nil || (res != nil && res.Kind != policy.KindObject)
 	if act == nil || act.Kind != policy.KindArray || len(act.Items) == 0 || notAct != nil {
-		g.fact("action_irregular")
+		b.fact("action_irregular")
 	}
 	if act != nil {
-		g.raise("actions", len(act.Items))
+		b.raise("actions", len(act.Items))
 	}
-	g.actionList(i, act, "Action", effect, conditional)
-	g.actionList(i, notAct, "NotAction", effect, conditional)
+	b.actionList(i, act, "Action", effect, conditional)
+	b.actionList(i, notAct, "NotAction", effect, conditional)
 	if res != nil || notRes != nil {
-		g.fact("resource")
-		g.resources(i, res, "Resource")
-		g.resources(i, notRes, "NotResource")
+		b.fact("resource")
+		b.resources(i, res, "Resource")
+		b.resources(i, notRes, "NotResource")
 	}
 	if cond != nil {
-		g.fact("condition")
-		g.conditions(i, cond)
+		b.fact("condition")
+		b.conditions(i, cond)
 	}
 	fields := make([][2]*ast.Term, 0, 4)
 	for _, m := range n.Members {
 		switch m.Key {
 		case "Effect", "Action", "NotAction", "NotResource", "Condition", "Sid":
-			fields = append(fields, l.it(m.Key, g.field(m.Value, m.Key == "Effect" || m.Key == "Sid")))
+			fields = append(fields, l.it(m.Key, b.field(m.Value, m.Key == "Effect" || m.Key == "Sid")))
 		}
 	}
 	if res != nil && res.Kind != policy.KindObject {
-		fields = append(fields, l.it("Resource", g.field(res, false)))
+		fields = append(fields, l.it("Resource", b.field(res, false)))
 	}
 	if res != nil && res.Kind == policy.KindObject {
 		rk := make([]*ast.Term, len(res.Members))
@@ -346,7 +365,7 @@ func (g *digest) statement(i int, n *policy.Node) *ast.Term {
 	}
 	return ast.ObjectTerm(
 		l.it("index", tNum(i)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)),
-		l.it("keys", g.memberKeys(n, "statement_extra_key", "Effect", "Action", "Resource", "Condition")),
+		l.it("keys", b.memberKeys(n, "statement_extra_key", "Effect", "Action", "Resource", "Condition")),
 		l.it("effect", l.k(effect)), l.it("conditional", tBool(conditional)), l.it("f", ast.ObjectTerm(fields...)),
 	)
 }

@@ -9,71 +9,72 @@ import (
 	"github.com/imsguard/imsguard/policy"
 )
 
-// actionList digests the elements of an Action or NotAction value (a single string counts
-// as one element; the statement's field kind tells the rules it was not an array).
-func (g *digest) actionList(stmt int, n *policy.Node, field, effect string, conditional bool) {
+// actionList adds the elements of an Action or NotAction value to the input (a single
+// string counts as one element; the statement's field kind tells the rules it was not an
+// array).
+func (b *inputBuilder) actionList(stmt int, n *policy.Node, field, effect string, conditional bool) {
 	if n == nil {
 		return
 	}
 	if n.Kind == policy.KindString {
-		g.action(stmt, 0, n, field, effect, conditional)
+		b.action(stmt, 0, n, field, effect, conditional)
 		return
 	}
 	for j, it := range n.Items {
-		g.action(stmt, j, it, field, effect, conditional)
+		b.action(stmt, j, it, field, effect, conditional)
 	}
 }
 
-func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
-	l := g.l
+func (b *inputBuilder) action(stmt, j int, n *policy.Node, field, effect string, conditional bool) {
+	l := b.l
 	items := make([][2]*ast.Term, 7, 8)
 	items[0], items[1], items[2], items[3] = l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)), l.it("effect", l.k(effect))
 	items[4], items[5], items[6] = l.it("conditional", tBool(conditional)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind))
 	if n.Kind != policy.KindString {
-		g.fact("action_irregular")
-		g.actions = append(g.actions, ast.ObjectTerm(items...))
+		b.fact("action_irregular")
+		b.actions = append(b.actions, ast.ObjectTerm(items...))
 		return
 	}
-	m := l.actionInfo(n.Str, g.doc.Family)
+	m := l.actionInfo(n.Str, b.doc.Family)
 	for _, f := range m.facts {
-		g.fact(f)
+		b.fact(f)
 	}
-	g.raise("action_length", m.length)
+	b.raise("action_length", m.length)
 	if field == "Action" {
 		for _, x := range m.expands {
 			switch effect {
 			case "Allow":
-				g.allowed.add(x)
+				b.allowed.add(x)
 			case "Deny":
-				g.denied.add(x)
+				b.denied.add(x)
 				if !conditional {
-					g.deniedAlways.add(x)
+					b.deniedAlways.add(x)
 				}
 			}
 		}
 	}
 	if m.service != "" {
-		g.services.add(m.service)
+		b.services.add(m.service)
 	}
 	t := ast.ObjectTerm(append(items, l.it("m", m.term))...)
-	g.actions = append(g.actions, t)
+	b.actions = append(b.actions, t)
 	if field != "Action" {
 		return
 	}
 	switch effect {
 	case "Allow":
-		g.ims(m.hasDeps && !m.depsMore, "deps", t)
-		g.ims(m.depsMore, "deps_more", t)
-		g.ims(m.hasPartial, "partial", t)
-		g.ims(m.hasNoEP, "no_ep", t)
-		if m.hasNoEP {
-			if g.noEPAPIs == nil {
-				g.noEPAPIs = ast.NewSet()
+		b.ims(m.hasDeps && !m.depsMore, "deps", t)
+		b.ims(m.depsMore, "deps_more", t)
+		b.ims(m.hasPartial, "partial", t)
+		b.ims(m.hasNoEP && b.ep, "no_ep", t)
+		if m.hasNoEP && b.ep {
+			if b.noEPAPIs == nil {
+				b.noEPAPIs = ast.NewSet()
 			}
-			m.noEP.Foreach(g.noEPAPIs.Add)
+			m.noEP.Foreach(b.noEPAPIs.Add)
 		}
 	case "Deny":
-		g.ims(m.hasGaps, "gaps", t)
+		b.ims(m.hasGaps, "gaps", t)
 	}
 }
 
@@ -83,26 +84,26 @@ func (g *digest) action(stmt, j int, n *policy.Node, field, effect string, condi
 var imsLists = [...]string{"deps", "deps_more", "partial", "gaps", "no_ep"}
 
 // ims adds action element t to input.ims[name] when it concerns that rule.
-func (g *digest) ims(concerns bool, name string, t *ast.Term) {
+func (b *inputBuilder) ims(concerns bool, name string, t *ast.Term) {
 	if !concerns {
 		return
 	}
 	for i, n := range imsLists {
 		if n == name {
-			if len(g.imsElems[i]) == 0 {
-				g.fact("ims_" + name)
+			if len(b.imsElems[i]) == 0 {
+				b.fact("ims_" + name)
 			}
-			g.imsElems[i] = append(g.imsElems[i], t)
+			b.imsElems[i] = append(b.imsElems[i], t)
 			return
 		}
 	}
 }
 
 // imsTerm is input.ims (the shared empty one when no element concerns the IMS rules).
-func (g *digest) imsTerm() *ast.Term {
-	l := g.l
+func (b *inputBuilder) imsTerm() *ast.Term {
+	l := b.l
 	empty := true
-	for _, e := range g.imsElems {
+	for _, e := range b.imsElems {
 		empty = empty && len(e) == 0
 	}
 	if empty {
@@ -110,11 +111,11 @@ func (g *digest) imsTerm() *ast.Term {
 	}
 	items := make([][2]*ast.Term, len(imsLists), len(imsLists)+1)
 	for i, n := range imsLists {
-		items[i] = l.it(n, ast.ArrayTerm(g.imsElems[i]...))
+		items[i] = l.it(n, ast.ArrayTerm(b.imsElems[i]...))
 	}
 	noEP := l.emptySet
-	if g.noEPAPIs != nil {
-		noEP = ast.NewTerm(g.noEPAPIs)
+	if b.noEPAPIs != nil {
+		noEP = ast.NewTerm(b.noEPAPIs)
 	}
 	return ast.ObjectTerm(append(items, l.it("no_ep_apis", noEP))...)
 }
@@ -199,26 +200,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		am.hasPartial = joined["partial"].Value.(*ast.Array).Len() > 0
 		am.hasGaps = joined["gaps"].Value.(*ast.Array).Len() > 0
 		gapsNeeds := gapNeeds(l, joined["gaps"])
-		partialNeeds, partialAPIs := ast.NewSet(), ast.NewObject()
-		joined["partial"].Value.(*ast.Array).Foreach(func(e *ast.Term) {
-			o, ok := e.Value.(ast.Object)
-			if !ok {
-				return
-			}
-			needs, ok := o.Get(l.k("needs")).Value.(ast.Set)
-			if !ok {
-				return
-			}
-			api := o.Get(l.k("api"))
-			needs.Foreach(func(n *ast.Term) {
-				partialNeeds.Add(n)
-				if ids := partialAPIs.Get(n); ids != nil {
-					ids.Value.(ast.Set).Add(api)
-				} else {
-					partialAPIs.Insert(n, ast.SetTerm(api))
-				}
-			})
-		})
+		partialNeeds, partialAPIs := partialJoin(l, joined["partial"])
 		direct, directIDs, others := l.cat.splitDeps(names)
 		am.hasDeps = direct.Len() > 0 || len(others) > 0
 		am.depsMore = len(others) > 0
@@ -231,7 +213,7 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		}
 		suggestion := ""
 		if !known && !wildcard && l.cat.service[strings.ToLower(svc)] {
-			suggestion = nearest(v, l.cat.canon)
+			suggestion = policy.Nearest(v, l.cat.canon)
 		}
 		am.term = ast.ObjectTerm(
 			l.it("value", tStr(v)), l.it("lower", tStr(strings.ToLower(v))), l.it("length", tNum(am.length)),
@@ -248,6 +230,46 @@ func (l *Linter) actionInfo(v string, fam policy.Family) actionMeasure {
 		)
 		return am
 	})
+}
+
+// partialJoin returns m.partial_needs (the union of the actions the partial entries need)
+// and m.partial_apis (each of those actions -> the ids of the entries' APIs needing it).
+// Each id set is complete before it goes into the object: OPA caches a value's hash when
+// the value is inserted into an object or set, so a set that grew afterwards would leave
+// the object with a stale hash, and two equal objects would count as two.
+func partialJoin(l *Linter, partial *ast.Term) (ast.Set, ast.Object) {
+	needs := ast.NewSet()
+	type apisOf struct {
+		need *ast.Term
+		ids  ast.Set
+	}
+	var groups []apisOf
+	partial.Value.(*ast.Array).Foreach(func(e *ast.Term) {
+		o, ok := e.Value.(ast.Object)
+		if !ok {
+			return
+		}
+		ns, ok := o.Get(l.k("needs")).Value.(ast.Set)
+		if !ok {
+			return
+		}
+		api := o.Get(l.k("api"))
+		ns.Foreach(func(n *ast.Term) {
+			needs.Add(n)
+			for _, g := range groups {
+				if g.need.Equal(n) {
+					g.ids.Add(api)
+					return
+				}
+			}
+			groups = append(groups, apisOf{n, ast.NewSet(api)})
+		})
+	})
+	apis := ast.NewObject()
+	for _, g := range groups {
+		apis.Insert(g.need, ast.NewTerm(g.ids))
+	}
+	return needs, apis
 }
 
 // gapNeeds is the union of the actions the other-family APIs of gap entries need: a Deny

@@ -11,16 +11,16 @@ import (
 	"github.com/imsguard/imsguard/policy"
 )
 
-// resources digests a Resource or NotResource value: array elements (a single string
-// counts as one) go to input.resources, the URIs of an agency Resource object to
+// resources adds a Resource or NotResource value to the input: array elements (a single
+// string counts as one) go to input.resources, the URIs of an agency Resource object to
 // input.agency_uris.
-func (g *digest) resources(stmt int, n *policy.Node, field string) {
+func (b *inputBuilder) resources(stmt int, n *policy.Node, field string) {
 	if n == nil {
 		return
 	}
 	switch n.Kind {
 	case policy.KindObject:
-		g.fact("agency")
+		b.fact("agency")
 		uri := n.Get("uri")
 		if uri == nil {
 			return
@@ -29,25 +29,25 @@ func (g *digest) resources(stmt int, n *policy.Node, field string) {
 		if uri.Kind == policy.KindString {
 			list = []*policy.Node{uri}
 		}
-		g.raise("agency_uris", len(list))
+		b.raise("agency_uris", len(list))
 		for j, u := range list {
-			g.uris = append(g.uris, g.uri(stmt, j, u))
+			b.uris = append(b.uris, b.uri(stmt, j, u))
 		}
 	case policy.KindString:
-		g.raise("resources", 1)
-		g.res = append(g.res, g.resource(stmt, 0, n, field))
+		b.raise("resources", 1)
+		b.res = append(b.res, b.resource(stmt, 0, n, field))
 	case policy.KindArray:
-		g.raise("resources", len(n.Items))
+		b.raise("resources", len(n.Items))
 		for j, it := range n.Items {
-			g.res = append(g.res, g.resource(stmt, j, it, field))
+			b.res = append(b.res, b.resource(stmt, j, it, field))
 		}
 	}
 }
 
 // resource is {statement, index, field, pointer, kind, m: {value, length, segments,
 // service_lower, region, account, type_lower, bad_chars}}.
-func (g *digest) resource(stmt, j int, n *policy.Node, field string) *ast.Term {
-	l := g.l
+func (b *inputBuilder) resource(stmt, j int, n *policy.Node, field string) *ast.Term {
+	l := b.l
 	items := []([2]*ast.Term){
 		l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("field", l.k(field)),
 		l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)),
@@ -57,7 +57,7 @@ func (g *digest) resource(stmt, j int, n *policy.Node, field string) *ast.Term {
 	}
 	v := n.Str
 	length := utf8.RuneCountInString(v)
-	g.raise("resource_length", length)
+	b.raise("resource_length", length)
 	parts := strings.SplitN(v, ":", 5)
 	seg := func(i int) string {
 		if i < len(parts) {
@@ -74,8 +74,8 @@ func (g *digest) resource(stmt, j int, n *policy.Node, field string) *ast.Term {
 }
 
 // uri is {statement, index, pointer, kind, value, length, blank} of an agency URI.
-func (g *digest) uri(stmt, j int, n *policy.Node) *ast.Term {
-	l := g.l
+func (b *inputBuilder) uri(stmt, j int, n *policy.Node) *ast.Term {
+	l := b.l
 	items := []([2]*ast.Term){l.it("statement", tNum(stmt)), l.it("index", tNum(j)), l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind))}
 	if n.Kind == policy.KindString {
 		blank := strings.IndexFunc(n.Str, unicode.IsSpace) >= 0
@@ -84,27 +84,27 @@ func (g *digest) uri(stmt, j int, n *policy.Node) *ast.Term {
 	return ast.ObjectTerm(items...)
 }
 
-// conditions digests a Condition object: one input.condition_operators entry per operator
+// conditions adds a Condition object to the input: one input.condition_operators entry per operator
 // member and one input.condition_keys entry per (operator, key) pair.
-func (g *digest) conditions(stmt int, c *policy.Node) {
+func (b *inputBuilder) conditions(stmt int, c *policy.Node) {
 	if c.Kind != policy.KindObject {
-		g.fact("cond_value_type")
+		b.fact("cond_value_type")
 		return
 	}
 	pairs := 0
-	l := g.l
+	l := b.l
 	if len(c.Members) == 0 {
-		g.fact("cond_empty")
+		b.fact("cond_empty")
 	}
 	for k, m := range c.Members {
-		opIndex := len(g.ops)
+		opIndex := len(b.ops)
 		v := m.Value
-		g.operatorFacts(m.Key)
+		b.operatorFacts(m.Key)
 		if v.Kind != policy.KindObject {
-			g.fact("cond_value_type")
+			b.fact("cond_value_type")
 		}
 		opM := l.operatorInfo(m.Key)
-		g.ops = append(g.ops, ast.ObjectTerm(
+		b.ops = append(b.ops, ast.ObjectTerm(
 			l.it("statement", tNum(stmt)), l.it("index", tNum(k)), l.it("pointer", tStr(v.Pointer)), l.it("kind", l.kind(v.Kind)),
 			l.it("count", tNum(len(v.Members)+len(v.Items))), l.it("m", opM),
 		))
@@ -113,10 +113,10 @@ func (g *digest) conditions(stmt int, c *policy.Node) {
 		}
 		pairs += len(v.Members)
 		for _, km := range v.Members {
-			g.keys = append(g.keys, g.condKey(opIndex, opM, km))
+			b.keys = append(b.keys, b.condKey(opIndex, opM, km))
 		}
 	}
-	g.raise("conditions", pairs)
+	b.raise("conditions", pairs)
 }
 
 // operatorInfo splits an operator name as written (memoized) into an optional qualifier
@@ -138,7 +138,7 @@ func (l *Linter) operatorInfo(written string) *ast.Term {
 		}
 		suggestion := ""
 		if !l.opLower[strings.ToLower(base)] {
-			suggestion = nearest(base, l.opNames)
+			suggestion = policy.Nearest(base, l.opNames)
 		}
 		items := []([2]*ast.Term){
 			l.it("name", tStr(written)), l.it("qualifier", tStr(qual)), l.it("qualifier_lower", tStr(strings.ToLower(qual))),
@@ -158,35 +158,35 @@ func (l *Linter) operatorInfo(written string) *ast.Term {
 // {pointer, kind, m} with m the value's measurements (valueFacts). Facts: cond_key_unknown,
 // cond_key_type (the operator compares another type), cond_value_unparsed (a value fails
 // the parse the operator requires).
-func (g *digest) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
-	l := g.l
+func (b *inputBuilder) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
+	l := b.l
 	v := m.Value
 	lower := strings.ToLower(m.Key)
-	kt := l.keyType(g.doc.Family, lower)
+	kt := l.keyType(b.doc.Family, lower)
 	fn, opType := l.operatorOf(opm)
 	if kt == "unknown" {
-		g.fact("cond_key_unknown")
+		b.fact("cond_key_unknown")
 	} else if opType != "" && opType != string(policy.TypeNull) && kt != opType {
-		g.fact("cond_key_type")
+		b.fact("cond_key_type")
 	}
 	parse := l.valueType[fn]
 	var vals []*ast.Term
 	switch v.Kind {
 	case policy.KindString:
-		g.fact("cond_value_type")
-		vals = []*ast.Term{g.condValue(v, parse)}
+		b.fact("cond_value_type")
+		vals = []*ast.Term{b.condValue(v, parse)}
 	case policy.KindArray:
 		vals = make([]*ast.Term, len(v.Items))
 		for i, it := range v.Items {
-			vals[i] = g.condValue(it, parse)
+			vals[i] = b.condValue(it, parse)
 		}
 	default:
-		g.fact("cond_value_type")
+		b.fact("cond_value_type")
 	}
 	if len(vals) == 0 {
-		g.fact("cond_empty")
+		b.fact("cond_empty")
 	}
-	g.raise("values", len(vals))
+	b.raise("values", len(vals))
 	return ast.ObjectTerm(
 		l.it("op", tNum(op)), l.it("opm", opm), l.it("key", tStr(m.Key)), l.it("key_lower", tStr(lower)),
 		l.it("type", l.k(kt)), l.it("pointer", tStr(v.Pointer)), l.it("kind", l.kind(v.Kind)), l.it("count", tNum(len(vals))),
@@ -197,54 +197,54 @@ func (g *digest) condKey(op int, opm *ast.Term, m policy.Member) *ast.Term {
 // condValue describes one condition value; parse is the parse the operator requires
 // (value_type in condition.rego, "" for none): a string value that fails it records
 // the fact cond_value_unparsed.
-func (g *digest) condValue(n *policy.Node, parse string) *ast.Term {
-	l := g.l
+func (b *inputBuilder) condValue(n *policy.Node, parse string) *ast.Term {
+	l := b.l
 	if n.Kind != policy.KindString {
-		g.fact("cond_value_type")
+		b.fact("cond_value_type")
 		return ast.ObjectTerm(l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)))
 	}
 	vm := l.valueFacts(n.Str)
 	for _, f := range vm.facts {
-		g.fact(f)
+		b.fact(f)
 	}
 	if parse != "" && !vm.parses.is(parse) {
-		g.fact("cond_value_unparsed")
+		b.fact("cond_value_unparsed")
 	}
-	g.raise("value_length", vm.length)
+	b.raise("value_length", vm.length)
 	return ast.ObjectTerm(l.it("pointer", tStr(n.Pointer)), l.it("kind", l.kind(n.Kind)), l.it("m", vm.term))
 }
 
 // operatorFacts records the facts an operator name contributes: a spelling that is not
 // one of the catalogue's canonical operator names (with optional qualifier and IfExists),
 // an IfExists suffix, a qualifier, and the null checks (IsNull, IsNotNull, IsNullOrEmpty, Null).
-func (g *digest) operatorFacts(written string) {
+func (b *inputBuilder) operatorFacts(written string) {
 	name := written
 	if q, rest, ok := strings.Cut(name, ":"); ok {
-		g.fact("cond_qualifier")
+		b.fact("cond_qualifier")
 		if q != "ForAllValues" && q != "ForAnyValue" {
-			g.fact("cond_operator_spelling")
+			b.fact("cond_operator_spelling")
 		}
 		name = rest
 	}
 	base := name
-	if b, ok := strings.CutSuffix(name, "IfExists"); ok && !g.l.opLower[strings.ToLower(name)] {
-		g.fact("cond_if_exists")
-		base = b
+	if trimmed, ok := strings.CutSuffix(name, "IfExists"); ok && !b.l.opLower[strings.ToLower(name)] {
+		b.fact("cond_if_exists")
+		base = trimmed
 	} else if len(name) > 8 && strings.EqualFold(name[len(name)-8:], "IfExists") {
-		g.fact("cond_operator_spelling")
-		g.fact("cond_if_exists")
+		b.fact("cond_operator_spelling")
+		b.fact("cond_if_exists")
 		base = name[:len(name)-8]
 	}
-	op, ok := g.l.opCanon[base]
+	op, ok := b.l.opCanon[base]
 	if !ok {
-		g.fact("cond_operator_spelling")
-		op, ok = g.l.opByLower[strings.ToLower(base)]
+		b.fact("cond_operator_spelling")
+		op, ok = b.l.opByLower[strings.ToLower(base)]
 	}
 	if ok && op.Type == policy.TypeNull && op.Fn != "null" {
-		g.fact("cond_null_check")
+		b.fact("cond_null_check")
 	}
 	if ok && op.Fn == "null" {
-		g.fact("cond_null")
+		b.fact("cond_null")
 	}
 }
 
@@ -308,8 +308,8 @@ func (l *Linter) valueFacts(v string) valueMeasure {
 // wrapper is {kind, pointer, node_kind, members: {key: field}} for role wrappers
 // ({"role": ...} and roles[i]); members is empty for the other kinds. custom adds value,
 // the wrapper as plain JSON.
-func (g *digest) wrapper(d *policy.Document, custom bool) *ast.Term {
-	l := g.l
+func (b *inputBuilder) wrapper(d *policy.Document, custom bool) *ast.Term {
+	l := b.l
 	if d.WrapperKind == policy.WrapperNone && !custom {
 		return l.noWrapper
 	}
@@ -324,10 +324,10 @@ func (g *digest) wrapper(d *policy.Document, custom bool) *ast.Term {
 	if w := d.Wrapper; w != nil {
 		kind = l.kind(w.Kind)
 		for _, m := range w.Members {
-			members = append(members, [2]*ast.Term{l.k(m.Key), g.field(m.Value, true)})
+			members = append(members, [2]*ast.Term{l.k(m.Key), b.field(m.Value, true)})
 		}
 		if d.WrapperKind == policy.WrapperRole {
-			g.roleFacts(w)
+			b.roleFacts(w)
 		}
 	}
 	items := []([2]*ast.Term){l.it("kind", tStr(d.WrapperKind)), l.it("pointer", tStr(ptr)), l.it("node_kind", kind), l.it("members", ast.ObjectTerm(members...))}
@@ -343,45 +343,45 @@ func (g *digest) wrapper(d *policy.Document, custom bool) *ast.Term {
 // is missing, not a string, blank, longer than 64 characters or holding control
 // characters or < >, a type that is not "AX" or "XA", a description that is not a string,
 // and role_reserved for catalog, flag or name.
-func (g *digest) roleFacts(w *policy.Node) {
+func (b *inputBuilder) roleFacts(w *policy.Node) {
 	response := false
 	for _, k := range []string{"id", "links", "domain_id", "created_time"} {
 		response = response || w.Get(k) != nil
 	}
 	if response {
-		g.fact("role_response")
+		b.fact("role_response")
 	} else {
-		g.fact("role_request")
+		b.fact("role_request")
 	}
 	if n := w.Get("display_name"); n == nil || n.Kind != policy.KindString || strings.TrimSpace(n.Str) == "" ||
 		utf8.RuneCountInString(n.Str) > 64 || strings.ContainsAny(n.Str, "<>\x7f") || hasControl(n.Str) {
-		g.fact("role_display_name_irregular")
+		b.fact("role_display_name_irregular")
 	}
 	if n := w.Get("type"); n == nil || n.Kind != policy.KindString || (n.Str != "AX" && n.Str != "XA") {
-		g.fact("role_type_irregular")
+		b.fact("role_type_irregular")
 	}
 	if n := w.Get("description"); n == nil || n.Kind != policy.KindString {
-		g.fact("role_description_irregular")
+		b.fact("role_description_irregular")
 	}
 	if w.Get("policy") == nil || w.Get("policy").Kind != policy.KindObject {
-		g.fact("role_policy_irregular")
+		b.fact("role_policy_irregular")
 	}
 	for _, k := range []string{"catalog", "flag", "name"} {
 		if w.Get(k) != nil {
-			g.fact("role_reserved")
+			b.fact("role_reserved")
 		}
 	}
 }
 
 // depends is the Depends field with its entries: {kind, pointer, count, entries:
 // [{pointer, kind, catalog, display_name}]}, or the missing term.
-func (g *digest) depends(root *policy.Node) *ast.Term {
-	l := g.l
+func (b *inputBuilder) depends(root *policy.Node) *ast.Term {
+	l := b.l
 	n := root.Get("Depends")
 	if n == nil {
 		return l.missing
 	}
-	g.fact("depends")
+	b.fact("depends")
 	entries := make([]*ast.Term, len(n.Items))
 	for i, e := range n.Items {
 		cat, name := "", ""

@@ -46,7 +46,15 @@ type Options struct {
 	// RuleDirs hold the user's own Rego modules (deny/warn/info rules over the lint
 	// input); see docs/lint.md.
 	RuleDirs []string
+	// Enable turns on opt-in codes (RuleInfo.OptIn) for every document, e.g.
+	// CodeEPUnsupported; New refuses codes that are not opt-in.
+	Enable []string
 }
+
+// CodeEPUnsupported is the opt-in code that tells which allowed IMS APIs ignore
+// enterprise-project grants. It fires for documents attached on an enterprise project
+// (Scope) or, with Options.Enable, for every document.
+const CodeEPUnsupported = "I-EP-UNSUPPORTED"
 
 // Finding is one lint result: a stable code, a severity ("error", "warning" or "info"),
 // where (file, 1-based line and column, JSON pointer from the file root), what is wrong and
@@ -67,14 +75,23 @@ type Finding struct {
 	Expires    string `json:"expires,omitempty"`
 	// Note tells about the configuration's effect, e.g. an expired suppression.
 	Note string `json:"note,omitempty"`
+	// Sets names the policy sets (LintRun) the finding holds in, when the file was
+	// checked in several and the finding does not hold in all of them.
+	Sets []string `json:"sets,omitempty"`
 }
 
-// RuleInfo describes one finding code.
+// RuleInfo describes one finding code: the title and the custom code, severity and basis
+// of the METADATA block on the rule that reports it (see rules.rego and metadata.go), and
+// the optional security_severity (GitHub code scanning's score, "" for the severity's).
 type RuleInfo struct {
-	Code     string `json:"code"`
-	Severity string `json:"severity"`
-	Title    string `json:"title"`
-	Basis    string `json:"basis"`
+	Code             string `json:"code"`
+	Severity         string `json:"severity"`
+	Title            string `json:"title"`
+	Basis            string `json:"basis"`
+	SecuritySeverity string `json:"security_severity,omitempty"`
+	// OptIn, when set, says when the code is on (it is off otherwise): the METADATA's
+	// custom.opt_in.
+	OptIn string `json:"opt_in,omitempty"`
 }
 
 // Linter lints policy documents with the embedded Rego rules (and optional user rules). It
@@ -90,6 +107,8 @@ type Linter struct {
 	limitsTerm   *ast.Term
 	settingsTerm *ast.Term
 	rules        map[string]RuleInfo
+	enabled      map[string]bool // Options.Enable
+	global       map[string]bool // global_services (knowledge.rego): granted in the global service project
 	opLower      map[string]bool
 	keys         map[string]*ast.Term
 	kinds        [6]*ast.Term
@@ -120,7 +139,7 @@ const memoSize = 8192
 // ErrEvaluation is wrapped by Lint errors from the Rego evaluation.
 var ErrEvaluation = errors.New("lint evaluation failed")
 
-// New compiles the built-in rules (and opts.RuleDirs) and digests the catalog once.
+// New compiles the built-in rules (and opts.RuleDirs) and builds input.catalog once.
 func New(ctx context.Context, cat *actions.Catalog, opts Options) (*Linter, error) {
 	if cat == nil {
 		return nil, errors.New("lint: nil catalog")
@@ -186,11 +205,18 @@ func New(ctx context.Context, cat *actions.Catalog, opts Options) (*Linter, erro
 		return nil, fmt.Errorf("convert settings: %w", err)
 	}
 	l.settingsTerm = ast.NewTerm(sv)
-	meta, err := evalOnce(ctx, comp, `y := data.imsguard.lint.rules`, nil)
-	if err != nil {
-		return nil, fmt.Errorf("read lint rule catalogue: %w", err)
+	if l.rules, err = readRuleInfo(mods); err != nil {
+		return nil, err
 	}
-	if l.rules, err = decodeRuleInfo(meta); err != nil {
+	l.enabled = map[string]bool{}
+	for _, code := range opts.Enable {
+		r, ok := l.rules[code]
+		if !ok || r.OptIn == "" {
+			return nil, fmt.Errorf("enable %q: not an opt-in code (%s); every other code is on unless disabled", code, strings.Join(l.optInCodes(), ", "))
+		}
+		l.enabled[code] = true
+	}
+	if l.global, err = stringSet(ctx, comp, `y := data.imsguard.lint.global_services`); err != nil {
 		return nil, err
 	}
 	if l.gates, err = newGateSet(mods); err != nil {
@@ -266,6 +292,17 @@ func (l *Linter) Rules() []RuleInfo {
 	return out
 }
 
+// optInCodes are the codes that are off unless enabled, sorted.
+func (l *Linter) optInCodes() []string {
+	var out []string
+	for _, r := range l.Rules() {
+		if r.OptIn != "" {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
 // Rule returns the description of a built-in code.
 func (l *Linter) Rule(code string) (RuleInfo, bool) {
 	r, ok := l.rules[code]
@@ -276,7 +313,16 @@ func (l *Linter) Rule(code string) (RuleInfo, bool) {
 // with line and column filled in. JSON-level problems (E-JSON, E-JSON-DUPKEY) come from the
 // parser, at the position it reports; everything else from the Rego rules, at the position
 // of the value their JSON pointer designates.
+//
+// The file is linted on its own: no other document grants anything to it, and opt-in codes
+// fire only when enabled. LintSet lints documents attached together.
 func (l *Linter) Lint(ctx context.Context, f *policy.File) ([]Finding, error) {
+	at := attached{ep: l.enabled[CodeEPUnsupported]}
+	return l.lintFile(ctx, f, func(*policy.Document) attached { return at })
+}
+
+// lintFile lints f, each document attached as at says.
+func (l *Linter) lintFile(ctx context.Context, f *policy.File, at func(*policy.Document) attached) ([]Finding, error) {
 	var out []Finding
 	for _, p := range f.Problems {
 		out = append(out, Finding{File: f.Name, Line: max(p.Pos.Line, 1), Column: max(p.Pos.Col, 1), Pointer: p.Pointer,
@@ -284,7 +330,7 @@ func (l *Linter) Lint(ctx context.Context, f *policy.File) ([]Finding, error) {
 	}
 	parsed := len(out)
 	for _, d := range f.Documents {
-		fs, err := l.lintDocument(ctx, f, d)
+		fs, err := l.lintDocument(ctx, f, d, at(d))
 		if err != nil {
 			return nil, fmt.Errorf("lint %s: %w", f.Name, err)
 		}
@@ -310,8 +356,8 @@ func (l *Linter) Lint(ctx context.Context, f *policy.File) ([]Finding, error) {
 	return out, nil
 }
 
-func (l *Linter) lintDocument(ctx context.Context, f *policy.File, d *policy.Document) ([]Finding, error) {
-	in := l.input(f, d, l.custom != nil)
+func (l *Linter) lintDocument(ctx context.Context, f *policy.File, d *policy.Document, at attached) ([]Finding, error) {
+	in := l.inputAt(f, d, l.custom != nil, at)
 	t, err := opa.EvalTerm(ctx, l.query, in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEvaluation, err)
@@ -347,33 +393,4 @@ func (l *Linter) severity(code, def string) string {
 		return r.Severity
 	}
 	return def
-}
-
-// decodeRuleInfo reads data.imsguard.lint.rules.
-func decodeRuleInfo(v any) (map[string]RuleInfo, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("lint rule catalogue is %T, not an object", v)
-	}
-	out := make(map[string]RuleInfo, len(m))
-	for code, x := range m {
-		e, ok := x.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("lint rule %s is %T, not an object", code, x)
-		}
-		r := RuleInfo{Code: code}
-		r.Severity, _ = e["severity"].(string)
-		r.Title, _ = e["title"].(string)
-		r.Basis, _ = e["basis"].(string)
-		switch r.Severity {
-		case policy.SeverityError, policy.SeverityWarning, policy.SeverityInfo:
-		default:
-			return nil, fmt.Errorf("lint rule %s has severity %q (use error, warning or info)", code, r.Severity)
-		}
-		if !strings.HasPrefix(code, strings.ToUpper(r.Severity[:1])+"-") {
-			return nil, fmt.Errorf("lint rule %s: the code's letter does not match severity %s", code, r.Severity)
-		}
-		out[code] = r
-	}
-	return out, nil
 }

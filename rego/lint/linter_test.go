@@ -28,6 +28,9 @@ var lintDirs = map[string]Options{
 	"edition-2021": {OperatorEdition: OperatorEditionLegacy},
 	"edition-2023": {OperatorEdition: OperatorEditionNew},
 	"size-raw":     {SizeMode: SizeRaw},
+	// enterprise-project: documents granted on an enterprise project, with the opt-in
+	// I-EP-UNSUPPORTED enabled (--enable I-EP-UNSUPPORTED, or --scope enterprise_project=E)
+	"enterprise-project": {Enable: []string{CodeEPUnsupported}},
 }
 
 // catalog returns the embedded IMS catalog.
@@ -46,7 +49,7 @@ func newTestLinter(t testing.TB, opts Options) *Linter {
 }
 
 // TestLintGolden lints every document under testdata/lint and compares the text report with
-// the .golden file next to it (refresh with go test ./rego -run TestLintGolden -update). It
+// the .golden file next to it (refresh with go test ./rego/lint -run TestLintGolden -update). It
 // also checks that the documents, together, produce every code of the rule catalogue.
 func TestLintGolden(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "lint")
@@ -84,7 +87,7 @@ func TestLintGolden(t *testing.T) {
 					return
 				}
 				want, err := os.ReadFile(golden)
-				require.NoError(t, err, "missing golden file; run go test ./rego -run TestLintGolden -update")
+				require.NoError(t, err, "missing golden file; run go test ./rego/lint -run TestLintGolden -update")
 				assert.Equal(t, string(want), buf.String())
 				if strings.HasPrefix(filepath.Base(name), "valid-") {
 					assert.False(t, report.Summary.Failed, "valid documents have no errors")
@@ -183,9 +186,27 @@ action_findings contains {"code": "E-X"} if {
 	input.family == "policy"
 	input.over.actions == true
 }`, ast.ParserOptions{RegoVersion: ast.RegoV1})
-	g, err := newGateSet(map[string]*ast.Module{"x.rego": mod})
+	_, err = newGateSet(map[string]*ast.Module{"x.rego": mod})
+	require.Error(t, err, "findings must collect action_findings")
+	assert.Contains(t, err.Error(), "findings collects action_findings 0 times")
+
+	collect := ast.MustParseModuleWithOpts(`package imsguard.lint
+findings contains f if {
+	input.gate.action == true
+	some f in action_findings
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	g, err := newGateSet(map[string]*ast.Module{"x.rego": mod, "rules.rego": collect})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"action"}, g.byFact["over.actions"])
+
+	stray := ast.MustParseModuleWithOpts(`package imsguard.lint
+findings contains f if {
+	input.gate.actions == true
+	some f in actions_findings
+}`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	_, err = newGateSet(map[string]*ast.Module{"x.rego": mod, "rules.rego": collect, "y.rego": stray})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "opens gate actions, but no rule adds to actions_findings")
 }
 
 // TestGapOthersNeedActions pins what W-ROUTE-FAMILY-GAP's pre-check (m.gaps_needs) relies

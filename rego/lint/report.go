@@ -10,12 +10,17 @@ import (
 	"time"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/report"
 )
 
 // Report is the result of a lint run, ready to render as text, JSON or SARIF.
 type Report struct {
 	Findings []Finding `json:"findings"`
 	Summary  Summary   `json:"summary"`
+	// Errors are the problems that kept the run from checking everything it was given
+	// (a file that could not be read); the run aborts after reporting what it checked,
+	// and the text and github formats then print no summary.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Summary counts a run's inputs and findings. Errors, Warnings and Infos count
@@ -84,7 +89,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteText writes one line per finding, "file:line:col: severity CODE: message", with the
-// fix, the suppression or the note indented below it, then a summary line.
+// fix, the suppression or the note indented below it, then a summary line — unless the
+// run aborts (Errors), when a summary would read as a verdict on files never checked.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, f := range r.Findings {
@@ -102,14 +108,33 @@ func (r *Report) WriteText(w io.Writer) error {
 		if f.Note != "" {
 			fmt.Fprintf(&b, "    note: %s\n", f.Note)
 		}
+		if len(f.Sets) > 0 {
+			fmt.Fprintf(&b, "    in: %s\n", strings.Join(f.Sets, "; "))
+		}
 	}
-	if len(r.Findings) > 0 {
+	if len(r.Errors) == 0 {
+		if len(r.Findings) > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(r.Summary.text())
 		b.WriteByte('\n')
 	}
-	b.WriteString(r.Summary.text())
-	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// AddError records err (errors.Join'ed errors one by one) in r.Errors.
+func (r *Report) AddError(err error) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			r.AddError(e)
+		}
+		return
+	}
+	r.Errors = append(r.Errors, err.Error())
 }
 
 // text is the summary line.
@@ -154,16 +179,47 @@ func sortedCodes(findings []Finding) []string {
 	return out
 }
 
-// LintFiles lints parsed files, applies the configuration (nil for none) as of today and
-// builds the report; failOn is the --fail-on level.
+// LintFiles lints parsed files, each on its own, applies the configuration (nil for none)
+// as of today and builds the report; failOn is the --fail-on level.
 func (l *Linter) LintFiles(ctx context.Context, files []*policy.File, cfg *Config, failOn string, today time.Time) (*Report, error) {
-	var all []Finding
-	for _, f := range files {
-		fs, err := l.Lint(ctx, f)
-		if err != nil {
-			return nil, err
+	return l.LintRun(ctx, Run{Files: files}, cfg, failOn, today)
+}
+
+// WriteGitHub writes the findings as GitHub Actions workflow annotations
+// (::error/::warning/::notice file=F,line=L,col=C,title=CODE::message, the fix on a second
+// line), then the summary as a run annotation. Suppressed findings are left out unless
+// includeSuppressed (then they are notices titled "CODE (suppressed)").
+func (r *Report) WriteGitHub(w io.Writer, includeSuppressed bool) error {
+	anns := make([]report.Annotation, 0, len(r.Findings)+1)
+	for _, f := range r.Findings {
+		a := report.Annotation{Level: report.GitHubLevel(f.Severity), File: f.File, Line: f.Line, Column: f.Column, Title: f.Code, Message: f.Message}
+		if f.Fix != "" {
+			a.Message += "\nfix: " + f.Fix
 		}
-		all = append(all, fs...)
+		if f.Note != "" {
+			a.Message += "\nnote: " + f.Note
+		}
+		if len(f.Sets) > 0 {
+			a.Message += "\nin: " + strings.Join(f.Sets, "; ")
+		}
+		if f.Suppressed {
+			if !includeSuppressed {
+				continue
+			}
+			a.Level, a.Title = "notice", f.Code+" (suppressed)"
+			a.Message += "\nsuppressed: " + f.Reason
+		}
+		anns = append(anns, a)
 	}
-	return NewReport(files, cfg.Apply(all, today), failOn)
+	for _, e := range r.Errors {
+		anns = append(anns, report.Annotation{Level: "error", Title: "imsguard lint", Message: e})
+	}
+	if len(r.Errors) == 0 {
+		level := "notice"
+		if r.Summary.Failed {
+			level = "error"
+		}
+		anns = append(anns, report.Annotation{Level: level, Title: "imsguard lint", Message: r.Summary.text()})
+	}
+	return report.WriteGitHub(w, anns)
 }

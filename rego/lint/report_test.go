@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/report/reporttest"
 )
 
 func sampleReport(t *testing.T) (*Report, *Linter) {
@@ -56,7 +62,8 @@ func TestLintReportJSON(t *testing.T) {
 func TestLintReportSARIF(t *testing.T) {
 	r, l := sampleReport(t)
 	var buf bytes.Buffer
-	require.NoError(t, r.WriteSARIF(&buf, l.Rules(), "v1.2.3"))
+	require.NoError(t, r.WriteSARIF(&buf, l.Rules(), SARIFOptions{Version: "v1.2.3"}))
+	reporttest.RequireValidSARIF(t, buf.Bytes())
 	var log struct {
 		Version string `json:"version"`
 		Schema  string `json:"$schema"`
@@ -74,10 +81,12 @@ func TestLintReportSARIF(t *testing.T) {
 				} `json:"driver"`
 			} `json:"tool"`
 			Results []struct {
-				RuleID    string `json:"ruleId"`
-				RuleIndex int    `json:"ruleIndex"`
-				Level     string `json:"level"`
-				Locations []struct {
+				RuleID     string                `json:"ruleId"`
+				RuleIndex  int                   `json:"ruleIndex"`
+				Level      string                `json:"level"`
+				Message    struct{ Text string } `json:"message"`
+				Properties map[string]string     `json:"properties"`
+				Locations  []struct {
 					PhysicalLocation struct {
 						ArtifactLocation struct{ URI string } `json:"artifactLocation"`
 						Region           struct {
@@ -110,12 +119,67 @@ func TestLintReportSARIF(t *testing.T) {
 		assert.GreaterOrEqual(t, res.Locations[0].PhysicalLocation.Region.StartLine, 1)
 		if res.RuleID == "E-ACTION-UNREGISTERED" {
 			assert.Equal(t, "error", res.Level)
+			assert.Equal(t, `"ims:image:list" is not a registered ims action: IAM rejects unregistered actions (IAM.1036)`, res.Message.Text, "message and fix apart")
+			assert.Equal(t, `did you mean "ims:images:list"?`, res.Properties["fix"])
 		}
+		assert.NotEqual(t, "W-PARTIAL-API", res.RuleID, "suppressed findings are left out by default")
+	}
+
+	buf.Reset()
+	require.NoError(t, r.WriteSARIF(&buf, l.Rules(), SARIFOptions{IncludeSuppressed: true}))
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &log))
+	var suppressed int
+	for _, res := range log.Runs[0].Results {
 		if res.RuleID == "W-PARTIAL-API" {
+			suppressed++
 			require.Len(t, res.Suppressions, 1)
 			assert.Equal(t, "native sharing is not used", res.Suppressions[0].Justification)
 		}
 	}
+	assert.Equal(t, 1, suppressed, "--include-suppressed writes them with a suppression")
+}
+
+// TestColumnsAreCodePoints: columns count Unicode code points (the policy parser's unit,
+// SARIF columnKind unicodeCodePoints), not bytes or UTF-16 units: an emoji before the
+// finding counts once.
+func TestColumnsAreCodePoints(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	prefix := `{"Version": "1.1", "Statement": [{"Sid": "🙂", "Effect": "Allow", "Action": [`
+	f := policy.Parse("emoji.json", []byte(prefix+`"ims:image:list"]}]}`))
+	r, err := l.LintFiles(context.Background(), []*policy.File{f}, nil, "", time.Now())
+	require.NoError(t, err)
+	var col int
+	for _, fd := range r.Findings {
+		if fd.Code == "E-ACTION-UNREGISTERED" {
+			col = fd.Column
+		}
+	}
+	require.NotZero(t, col)
+	assert.Equal(t, utf8.RuneCountInString(prefix)+1, col, "code points")
+	assert.NotEqual(t, len(utf16.Encode([]rune(prefix)))+1, col, "not UTF-16 units (the emoji is two)")
+	assert.NotEqual(t, len(prefix)+1, col, "not bytes")
+
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteSARIF(&buf, l.Rules(), SARIFOptions{}))
+	assert.Contains(t, buf.String(), `"columnKind": "unicodeCodePoints"`)
+	assert.Contains(t, buf.String(), fmt.Sprintf(`"startColumn": %d`, col))
+}
+
+// TestLintSARIFUnreadableFile: a file that could not be read makes the run unsuccessful,
+// with a notification, instead of a log that looks like a clean run.
+func TestLintSARIFUnreadableFile(t *testing.T) {
+	r, l := sampleReport(t)
+	r.AddError(errors.Join(errors.New("load policy a.json: file does not exist"), errors.New("load policy b.json: permission denied")))
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteSARIF(&buf, l.Rules(), SARIFOptions{}))
+	reporttest.RequireValidSARIF(t, buf.Bytes())
+	assert.Contains(t, buf.String(), `"executionSuccessful": false`)
+	assert.Contains(t, buf.String(), `"text": "load policy b.json: permission denied"`)
+
+	buf.Reset()
+	require.NoError(t, r.WriteText(&buf))
+	assert.NotContains(t, buf.String(), "1 file, 1 document", "no summary before the error that aborts the run")
+	assert.Contains(t, buf.String(), "E-ACTION-UNREGISTERED", "the findings of the files read are still shown")
 }
 
 func TestLintTextSummary(t *testing.T) {
@@ -126,5 +190,34 @@ func TestLintTextSummary(t *testing.T) {
 	assert.Contains(t, out, "p.json:1:65: error E-ACTION-UNREGISTERED: ")
 	assert.Contains(t, out, "    fix: did you mean \"ims:images:list\"?")
 	assert.Contains(t, out, "    suppressed: native sharing is not used")
-	assert.Contains(t, out, "1 file, 1 document: 1 error, 0 warnings, 1 info (1 suppressed); fails at --fail-on error")
+	assert.Contains(t, out, "1 file, 1 document: 1 error, 0 warnings, 0 infos (1 suppressed); fails at --fail-on error")
+}
+
+func TestLintReportGitHub(t *testing.T) {
+	r, _ := sampleReport(t)
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteGitHub(&buf, false))
+	assert.Equal(t, `::error file=p.json,line=1,col=65,title=E-ACTION-UNREGISTERED::"ims:image:list" is not a registered ims action: IAM rejects unregistered actions (IAM.1036)%0Afix: did you mean "ims:images:list"?
+::error title=imsguard lint::1 file, 1 document: 1 error, 0 warnings, 0 infos (1 suppressed); fails at --fail-on error
+`, onlyCodes(buf.String(), "E-ACTION-UNREGISTERED", "imsguard lint"), "one annotation per finding, the summary last")
+	assert.NotContains(t, buf.String(), "W-PARTIAL-API", "suppressed findings are left out")
+
+	buf.Reset()
+	require.NoError(t, r.WriteGitHub(&buf, true))
+	assert.Contains(t, buf.String(), "::notice file=p.json,line=1,col=83,title=W-PARTIAL-API (suppressed)::")
+	assert.Contains(t, buf.String(), "%0Asuppressed: native sharing is not used\n")
+}
+
+// onlyCodes keeps the annotation lines whose title starts with one of titles.
+func onlyCodes(out string, titles ...string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(out, "\n") {
+		for _, t := range titles {
+			if strings.Contains(line, ",title="+t+"::") || strings.Contains(line, " title="+t+"::") {
+				b.WriteString(line)
+				break
+			}
+		}
+	}
+	return b.String()
 }

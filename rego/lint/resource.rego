@@ -5,8 +5,24 @@
 # the elements of every Resource / NotResource array; input.agency_uris the URIs of every
 # agency Resource object. Identity policies (5.0) use URNs: only their JSON types are
 # checked.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.resource only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at resource_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
+# METADATA
+# title: Resource is not an array of service:region:account:type:path strings
+# custom:
+#   code: E-RESOURCE-FORMAT
+#   severity: error
+#   basis: IAM.1047
 resource_findings contains {
 	"code": "E-RESOURCE-FORMAT",
 	"pointer": s.f.Resource.pointer,
@@ -42,6 +58,12 @@ resource_findings contains {
 	r.m.value != "*"
 }
 
+# METADATA
+# title: Resource empty or with too many entries
+# custom:
+#   code: E-RESOURCE-COUNT
+#   severity: error
+#   basis: IAM.1040
 resource_findings contains {
 	"code": "E-RESOURCE-COUNT",
 	"pointer": s.f.Resource.pointer,
@@ -67,6 +89,12 @@ resource_findings contains {
 	s.f.Resource.count > input.limits.resources
 }
 
+# METADATA
+# title: resource longer than 128 characters
+# custom:
+#   code: E-RESOURCE-LENGTH
+#   severity: error
+#   basis: IAM.1042
 resource_findings contains {
 	"code": "E-RESOURCE-LENGTH",
 	"pointer": r.pointer,
@@ -79,6 +107,12 @@ resource_findings contains {
 	r.m.length > input.limits.resource_length
 }
 
+# METADATA
+# title: illegal characters in a resource
+# custom:
+#   code: E-RESOURCE-CHARS
+#   severity: error
+#   basis: IAM.1048
 resource_findings contains {
 	"code": "E-RESOURCE-CHARS",
 	"pointer": r.pointer,
@@ -91,6 +125,12 @@ resource_findings contains {
 	r.m.bad_chars != ""
 }
 
+# METADATA
+# title: resource region is neither * nor a known region
+# custom:
+#   code: E-RESOURCE-REGION
+#   severity: error
+#   basis: IAM.1043/1044
 resource_findings contains {
 	"code": "E-RESOURCE-REGION",
 	"pointer": r.pointer,
@@ -106,6 +146,12 @@ resource_findings contains {
 	not input.settings.regions[r.m.region]
 }
 
+# METADATA
+# title: Resource for a service without resource-level authorization (e.g. IMS)
+# custom:
+#   code: E-RESOURCE-UNSUPPORTED
+#   severity: error
+#   basis: IAM.1045/1046
 resource_findings contains {
 	"code": "E-RESOURCE-UNSUPPORTED",
 	"pointer": r.pointer,
@@ -141,6 +187,12 @@ resource_findings contains {
 	count(svcs) > 0
 }
 
+# METADATA
+# title: bare "*" resource in a 1.1 policy
+# custom:
+#   code: W-RESOURCE-STAR-V11
+#   severity: warning
+#   basis: spec 6.2
 resource_findings contains {
 	"code": "W-RESOURCE-STAR-V11",
 	"pointer": r.pointer,
@@ -157,6 +209,12 @@ resource_findings contains {
 
 agency_statement(s) if s.f.Resource.kind == "object"
 
+# METADATA
+# title: 'agency Resource is not {"uri": ["/iam/agencies/<id>", ...]} with 1..20 URIs'
+# custom:
+#   code: E-AGENCY-URI
+#   severity: error
+#   basis: IAM.1037/1041
 resource_findings contains {
 	"code": "E-AGENCY-URI",
 	"pointer": s.f.Resource.pointer,
@@ -215,6 +273,12 @@ uri_text(u) := sprintf("%q", [u.value]) if {
 	u.kind == "string"
 } else := kind_text(u.kind)
 
+# METADATA
+# title: agency statement whose Action is not exactly iam:agencies:assume
+# custom:
+#   code: E-AGENCY-ACTION
+#   severity: error
+#   basis: IAM.1038
 resource_findings contains {
 	"code": "E-AGENCY-ACTION",
 	"pointer": s.f.Action.pointer,
@@ -228,6 +292,12 @@ resource_findings contains {
 	acts != ["iam:agencies:assume"]
 }
 
+# METADATA
+# title: Condition in an agency statement
+# custom:
+#   code: E-AGENCY-CONDITION
+#   severity: error
+#   basis: IAM.1039
 resource_findings contains {
 	"code": "E-AGENCY-CONDITION",
 	"pointer": s.f.Condition.pointer,

@@ -2,6 +2,16 @@
 #
 # Statement keys, Effect, and the shape of Action / NotAction and Resource / NotResource
 # (spec 3.2, 11.1).
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.statement only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at statement_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
 # statement_keys: the keys a statement may have in the document's family. NotAction is
@@ -24,6 +34,12 @@ statement_findings contains {
 
 # ---------------------------------------------------------------- Effect
 
+# METADATA
+# title: Effect is missing
+# custom:
+#   code: E-EFFECT-MISSING
+#   severity: error
+#   basis: IAM.1029
 statement_findings contains {
 	"code": "E-EFFECT-MISSING",
 	"pointer": s.pointer,
@@ -35,6 +51,12 @@ statement_findings contains {
 	not s.f.Effect
 }
 
+# METADATA
+# title: Effect is not Allow or Deny
+# custom:
+#   code: E-EFFECT-VALUE
+#   severity: error
+#   basis: IAM.1029
 statement_findings contains {
 	"code": "E-EFFECT-VALUE",
 	"pointer": s.f.Effect.pointer,
@@ -52,6 +74,12 @@ effect_text(f) := sprintf("%q", [f.value]) if {
 	f.kind == "string"
 } else := kind_text(f.kind)
 
+# METADATA
+# title: Effect in non-canonical letter case
+# custom:
+#   code: W-EFFECT-CASE
+#   severity: warning
+#   basis: IAM.1029 text
 statement_findings contains {
 	"code": "W-EFFECT-CASE",
 	"pointer": s.f.Effect.pointer,
@@ -66,6 +94,12 @@ statement_findings contains {
 
 # ---------------------------------------------------------------- Action / NotAction
 
+# METADATA
+# title: Action missing, not an array, or not strings
+# custom:
+#   code: E-ACTION-TYPE
+#   severity: error
+#   basis: IAM.1030
 statement_findings contains {
 	"code": "E-ACTION-TYPE",
 	"pointer": s.pointer,
@@ -102,6 +136,12 @@ statement_findings contains {
 	a.kind != "string"
 }
 
+# METADATA
+# title: Action empty or with too many entries
+# custom:
+#   code: E-ACTION-COUNT
+#   severity: error
+#   basis: IAM.1033
 statement_findings contains {
 	"code": "E-ACTION-COUNT",
 	"pointer": s.f.Action.pointer,
@@ -125,6 +165,12 @@ statement_findings contains {
 	s.f.Action.count > input.limits.actions
 }
 
+# METADATA
+# title: NotAction in a custom 1.1 policy, or together with Action
+# custom:
+#   code: E-ACTION-NOTACTION
+#   severity: error
+#   basis: IAM.1031
 statement_findings contains {
 	"code": "E-ACTION-NOTACTION",
 	"pointer": s.f.NotAction.pointer,
@@ -150,6 +196,12 @@ statement_findings contains {
 	s.f.Action
 }
 
+# METADATA
+# title: Resource and NotResource together (5.0)
+# custom:
+#   code: E-RESOURCE-NOTRESOURCE
+#   severity: error
+#   basis: spec 11.1
 statement_findings contains {
 	"code": "E-RESOURCE-NOTRESOURCE",
 	"pointer": s.f.NotResource.pointer,

@@ -5,6 +5,16 @@
 # scope (spec 7.2, E-SCOPE-MIX and W-SCOPE-TYPE). Responses (a role with id, links or
 # domain_id) and role list responses are system output, not requests: only E-ROLE-POLICY
 # applies to them.
+#
+# Why every rule starts with `input.has.X == true` (or `input.over.X == true`): X is a
+# fact of the whole document that the Go input builder sets (input.go) when the rule can
+# fire, and OPA's rule index, which indexes such equalities, then visits only the rules
+# whose fact the document has. gate.go reads these guards at start-up and opens
+# input.gate.wrapper only for documents with one of this module's facts, so `findings`
+# (rules.rego) does not even look at wrapper_findings otherwise. Most documents have few
+# facts: most rules are never evaluated. A rule without a fact guard stops the linter from
+# starting; a new fact needs a line in the input builder. Each code is described once, by
+# a METADATA block on its first rule (title; custom: code, severity, basis; rules.rego).
 package imsguard.lint
 
 # role_request: the document is the policy of a create/modify request {"role": {...}},
@@ -14,6 +24,12 @@ role_request if input.has.role_request == true
 
 wm := input.wrapper.members
 
+# METADATA
+# title: role policy missing or not an object
+# custom:
+#   code: E-ROLE-POLICY
+#   severity: error
+#   basis: IAM.1020
 wrapper_findings contains {
 	"code": "E-ROLE-POLICY",
 	"pointer": input.wrapper.pointer,
@@ -34,6 +50,12 @@ wrapper_findings contains {
 	wm.policy.kind != "object"
 }
 
+# METADATA
+# title: display_name missing, blank or not a string
+# custom:
+#   code: E-ROLE-NAME
+#   severity: error
+#   basis: IAM.1001
 wrapper_findings contains {
 	"code": "E-ROLE-NAME",
 	"pointer": input.wrapper.pointer,
@@ -63,6 +85,12 @@ name_text := kind_text(wm.display_name.kind) if {
 	wm.display_name.kind != "string"
 } else := "a blank string"
 
+# METADATA
+# title: display_name too long
+# custom:
+#   code: E-ROLE-NAME-LENGTH
+#   severity: error
+#   basis: IAM.1002
 wrapper_findings contains {
 	"code": "E-ROLE-NAME-LENGTH",
 	"pointer": wm.display_name.pointer,
@@ -73,6 +101,12 @@ wrapper_findings contains {
 	wm.display_name.length > input.limits.display_name
 }
 
+# METADATA
+# title: display_name has illegal characters
+# custom:
+#   code: E-ROLE-NAME-CHARS
+#   severity: error
+#   basis: IAM.1003
 wrapper_findings contains {
 	"code": "E-ROLE-NAME-CHARS",
 	"pointer": wm.display_name.pointer,
@@ -84,6 +118,12 @@ wrapper_findings contains {
 	regex.match(`[\x00-\x1f\x7f<>]`, wm.display_name.value)
 }
 
+# METADATA
+# title: role type missing or not AX or XA
+# custom:
+#   code: E-ROLE-TYPE
+#   severity: error
+#   basis: IAM.1004/1005/1009
 wrapper_findings contains {
 	"code": "E-ROLE-TYPE",
 	"pointer": input.wrapper.pointer,
@@ -110,6 +150,12 @@ type_text := sprintf("%q", [wm.type.value]) if {
 	wm.type.kind == "string"
 } else := kind_text(wm.type.kind)
 
+# METADATA
+# title: custom policy sets catalog, flag or name
+# custom:
+#   code: E-ROLE-RESERVED
+#   severity: error
+#   basis: IAM.1006-1008
 wrapper_findings contains {
 	"code": "E-ROLE-RESERVED",
 	"pointer": wm[k].pointer,
@@ -122,6 +168,12 @@ wrapper_findings contains {
 	wm[k]
 }
 
+# METADATA
+# title: role description missing or not a string
+# custom:
+#   code: E-ROLE-DESCRIPTION
+#   severity: error
+#   basis: spec 9.1
 wrapper_findings contains {
 	"code": "E-ROLE-DESCRIPTION",
 	"pointer": input.wrapper.pointer,
@@ -145,6 +197,12 @@ wrapper_findings contains {
 
 # ---------------------------------------------------------------- scope (spec 7.2)
 
+# METADATA
+# title: policy mixes global and project-level services
+# custom:
+#   code: E-SCOPE-MIX
+#   severity: error
+#   basis: spec 7.2
 wrapper_findings contains {
 	"code": "E-SCOPE-MIX",
 	"pointer": input.statement.pointer,
@@ -159,6 +217,12 @@ wrapper_findings contains {
 	count(p) > 0
 }
 
+# METADATA
+# title: role type (AX/XA) does not fit the policy's services
+# custom:
+#   code: W-SCOPE-TYPE
+#   severity: warning
+#   basis: spec 7.2
 wrapper_findings contains {
 	"code": "W-SCOPE-TYPE",
 	"pointer": wm.type.pointer,

@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imsguard/imsguard/rego/authz"
+)
+
+// benchPrincipals is the number of principals BenchmarkLoad1000Principals configures.
+var benchPrincipals = 1000
+
+// BenchmarkLoad1000Principals loads (and compiles) a configuration of 1,000 principals ×
+// 8 policies — drawn from 64 policy files of 8 statements with conditions, wildcards and a
+// Deny — as start-up and every reload do, and reports the time of one load and the heap
+// the snapshot keeps: a cold load where principals share policy sets (64 distinct), a
+// reload with nothing changed, and a cold load where every principal's set differs. Run
+// with -benchtime 1x (make bench-reload).
+func BenchmarkLoad1000Principals(b *testing.B) {
+	dir := b.TempDir()
+	acts := []string{"ims:images:list", "ims:images:get", "ims:images:update", "ims:*:get*", "ims:images:share", "ims:quotas:get", "ims:serverImages:create", "ims:images:upload"}
+	for p := range 64 {
+		var stmts []string
+		for s := range 8 {
+			effect := "Allow"
+			if s == 7 && p%2 == 1 {
+				effect = "Deny"
+			}
+			cond := ""
+			switch s % 3 {
+			case 0:
+				cond = `,"Condition":{"IpAddress":{"g:SourceIp":["10.0.0.0/8","192.0.2.0/24"]}}`
+			case 1:
+				cond = `,"Condition":{"DateLessThan":{"g:CurrentTime":["2030-01-01T00:00:00Z"]}}`
+			}
+			stmts = append(stmts, fmt.Sprintf(`{"Effect":%q,"Action":[%q]%s}`, effect, acts[(p+s)%len(acts)], cond))
+		}
+		text := `{"Version":"1.1","Statement":[` + strings.Join(stmts, ",") + `]}`
+		if err := os.MkdirAll(filepath.Join(dir, "policies"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "policies", fmt.Sprintf("p%02d.json", p)), []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	rt, err := authz.Prepare(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		distinct bool // every principal holds its own policy set (no two alike)
+		reload   bool // the engines of an identical previous load are reused
+	}{
+		{"cold-shared-sets", false, false},
+		{"reload-unchanged", false, true},
+		{"cold-distinct-sets", true, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfgPath := writeManyPrincipals(b, dir, tc.distinct)
+			l := &Loader{ConfigPath: cfgPath, Catalog: testCatalog(b), Runtime: rt, Linters: sharedLinters(b), Engines: rt.NewEngines()}
+			if _, err := l.Load(ctx); err != nil { // lint rules compiled, memo filled
+				b.Fatal(err)
+			}
+			var snap *Snapshot
+			var before, after runtime.MemStats
+			var took time.Duration
+			b.ResetTimer()
+			for range b.N {
+				if !tc.reload {
+					l.Engines = rt.NewEngines()
+				}
+				snap = nil
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				t0 := time.Now()
+				if snap, err = l.Load(ctx); err != nil {
+					b.Fatal(err)
+				}
+				took = time.Since(t0)
+			}
+			b.StopTimer()
+			l.Engines = nil
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(took.Milliseconds()), "ms/load")
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "MiB-kept")
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)/float64(b.N), "MiB-allocated/load")
+			runtime.KeepAlive(snap)
+		})
+	}
+}
+
+// writeManyPrincipals writes imsguard.toml with benchPrincipals principals of 8 policies
+// each; distinct gives each principal one more attachment of its own.
+func writeManyPrincipals(b *testing.B, dir string, distinct bool) string {
+	var cfg strings.Builder
+	cfg.WriteString("listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:1\"\n[metrics]\nlisten = \"\"\n")
+	for i := range benchPrincipals {
+		fmt.Fprintf(&cfg, "\n[[principals]]\nname = \"svc-%04d\"\nusers = [\"user-%04d\"]\npolicies = [", i, i)
+		for k := range 8 {
+			if k > 0 {
+				cfg.WriteString(", ")
+			}
+			fmt.Fprintf(&cfg, "\"policies/p%02d.json\"", (i*7+k*13)%64)
+		}
+		cfg.WriteString("]\n")
+		if distinct {
+			fmt.Fprintf(&cfg, "[[principals.attachments]]\npolicy = \"policies/p%02d.json\"\nscope = \"project\"\nprojects = [\"ae-ad-1_p%04d\"]\n", i%64, i)
+		}
+	}
+	p := filepath.Join(dir, "imsguard.toml")
+	if err := os.WriteFile(p, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
