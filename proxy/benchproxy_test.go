@@ -21,7 +21,9 @@ import (
 // the same fake IMS in this process, alternating which goes first. Each round is a
 // sub-benchmark reporting req/s and the process CPU per request; the case's last
 // sub-benchmark, "ratio", reports the median req/s of each target and their ratio
-// (imsguard/bare, the ratio of the medians) plus the median of the per-round ratios.
+// (imsguard/bare, the ratio of the medians) plus the median of the per-round ratios and
+// the ratio of the median CPU time per request (bare/imsguard: the throughput ratio on
+// cores the test had to itself, which other jobs on the machine disturb far less).
 //
 // IMSGUARD_BENCH_ROUNDS (default 4) sets the rounds per case, IMSGUARD_BENCH_CLIENTS
 // (default 8) the keep-alive client goroutines; -benchtime is the length of a round.
@@ -34,21 +36,21 @@ func BenchmarkProxy(b *testing.B) {
 	var summary []string
 	for _, c := range perfCases {
 		b.Run(c.name, func(b *testing.B) {
-			var bare, guard []float64
+			var bare, guard, bareCPU, guardCPU []float64
 			for r := range rounds {
 				order := []perfTarget{{"bare", w.urls["bare"]}, {"imsguard", w.urls[c.name]}}
 				if r%2 == 1 {
 					slices.Reverse(order)
 				}
 				for _, t := range order {
-					var rate float64
+					var rate, cpu float64
 					b.Run(fmt.Sprintf("r%d-%s", r+1, t.name), func(b *testing.B) {
-						rate = closedLoopBench(b, c, t.url, clients)
+						rate, cpu = closedLoopBench(b, c, t.url, clients)
 					})
 					if t.name == "bare" {
-						bare = append(bare, rate)
+						bare, bareCPU = append(bare, rate), append(bareCPU, cpu)
 					} else {
-						guard = append(guard, rate)
+						guard, guardCPU = append(guard, rate), append(guardCPU, cpu)
 					}
 				}
 			}
@@ -62,18 +64,21 @@ func BenchmarkProxy(b *testing.B) {
 				b.ReportMetric(median(guard), "imsguard-req/s")
 				b.ReportMetric(ratio, "imsguard/bare")
 				b.ReportMetric(median(perRound), "median-round-ratio")
+				b.ReportMetric(median(bareCPU)/median(guardCPU), "bare-cpu/imsguard-cpu")
 			})
-			summary = append(summary, fmt.Sprintf("| %s | %.0f | %.0f | **%.2f** | %s |", c.title, median(bare), median(guard), ratio, fmtRates(perRound, "%.2f")))
+			summary = append(summary, fmt.Sprintf("| %s | %.0f | %.0f | **%.2f** | %.2f | %.1f / %.1f = %.2f | %s |", c.title, median(bare), median(guard), ratio, median(perRound),
+				median(bareCPU), median(guardCPU), median(bareCPU)/median(guardCPU), fmtRates(perRound, "%.2f")))
 		})
 	}
-	fmt.Printf("\n%d rounds of %s per target and case, %d clients, GOMAXPROCS %d\n\n| policy attached to the caller | bare req/s (median) | imsguard req/s (median) | ratio of medians | per-round ratios |\n|---|---:|---:|---:|---|\n%s\n\n",
+	fmt.Printf("\n%d rounds of %s per target and case, %d clients, GOMAXPROCS %d\n\n| policy attached to the caller | bare req/s (median) | imsguard req/s (median) | ratio of medians | median of per-round ratios | CPU µs per request, bare / imsguard (medians) | per-round ratios |\n|---|---:|---:|---:|---:|---:|---|\n%s\n\n",
 		rounds, benchtimeString(), clients, runtimeGOMAXPROCS(), strings.Join(summary, "\n"))
 }
 
 // closedLoopBench sends b.N requests of case c to base from clients goroutines, back to
 // back on keep-alive connections, and returns requests per second. It reports req/s and
-// the CPU time of the whole process (clients, proxy, fake IMS) per request.
-func closedLoopBench(b *testing.B, c perfCase, base string, clients int) float64 {
+// the CPU time of the whole process (clients, proxy, fake IMS) per request, and returns
+// both.
+func closedLoopBench(b *testing.B, c perfCase, base string, clients int) (rate, cpuPerReq float64) {
 	p := newPerfRequester(c)
 	defer p.close()
 	b.SetParallelism(max(1, clients/runtimeGOMAXPROCS()))
@@ -89,10 +94,11 @@ func closedLoopBench(b *testing.B, c perfCase, base string, clients int) float64
 		}
 	})
 	elapsed := time.Since(start)
-	rate := float64(b.N) / elapsed.Seconds()
+	rate = float64(b.N) / elapsed.Seconds()
+	cpuPerReq = float64((processCPU() - cpu0).Microseconds()) / float64(b.N)
 	b.ReportMetric(rate, "req/s")
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-	return rate
+	b.ReportMetric(cpuPerReq, "cpu-µs/op")
+	return rate, cpuPerReq
 }
 
 // median returns the median of x (the mean of the middle two for an even count).

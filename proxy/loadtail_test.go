@@ -128,3 +128,20 @@ func TestLoadTail(t *testing.T) {
 }
 
 func msf(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+
+// TestPerfHarness keeps the load harness from rotting in the default suite: a fifth of a
+// second of open-loop load at 200 requests/s through the bare proxy and every case's
+// server, without an error. It measures nothing.
+func TestPerfHarness(t *testing.T) {
+	w := newPerfWorld(t, "")
+	for _, c := range perfCases {
+		for _, target := range []string{"bare", c.name} {
+			p := newPerfRequester(c)
+			var r tailRun
+			openLoopSlice(p, w.urls[target], 200, 200*time.Millisecond, &r)
+			p.close()
+			require.Len(t, r.lat, 40, "%s %s", c.name, target)
+			require.Zero(t, r.errs, "%s %s: %v", c.name, target, r.lastErr.Load())
+		}
+	}
+}
