@@ -65,10 +65,10 @@ func openLoopSlice(p *perfRequester, base string, rate int, d time.Duration, r *
 }
 
 // TestLoadTail measures the tails at a fixed 2,000 requests/s (issue 12), open loop. For
-// each case of BenchmarkProxy, the case's imsguard and the bare proxy take turns in
-// one-second slices (alternating which goes first), each target on its own keep-alive
-// client for the whole case, until each has had IMSGUARD_TAIL_SECONDS (8) seconds: a
-// disturbance from outside the test hits both alike. The latencies of a target's slices are
+// each case of BenchmarkProxy, the case's imsguard and the bare proxy take turns in slices
+// of IMSGUARD_TAIL_SLICE_MS (250) ms, alternating which goes first, each target on its own
+// keep-alive client for the whole case, until each has had IMSGUARD_TAIL_SECONDS (8)
+// seconds: a disturbance from outside the test hits both alike. The latencies of a target's slices are
 // pooled; the report gives p50, p99, p99.9 and max per target and each case's p99 and
 // p99.9 as a multiple of the bare proxy's, and the garbage collections meanwhile.
 // IMSGUARD_TAIL_RATE changes the rate; IMSGUARD_TAIL_CASES (names, comma-separated)
@@ -77,9 +77,11 @@ func TestLoadTail(t *testing.T) {
 	loadTest(t)
 	w := newPerfWorld(t, "")
 	rate := envInt("IMSGUARD_TAIL_RATE", 2000)
-	slicesPer := envInt("IMSGUARD_TAIL_SECONDS", 8)
+	seconds := envInt("IMSGUARD_TAIL_SECONDS", 8)
+	slice := time.Duration(envInt("IMSGUARD_TAIL_SLICE_MS", 250)) * time.Millisecond
+	slicesPer := int(time.Duration(seconds) * time.Second / slice)
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Tails at %d requests/s (open loop, %d one-second slices per target, interleaved with the bare proxy's; ms from the scheduled send time)\n\n", rate, slicesPer)
+	fmt.Fprintf(&b, "### Tails at %d requests/s (open loop, %d slices of %s per target, interleaved with the bare proxy's; ms from the scheduled send time)\n\n", rate, slicesPer, slice)
 	b.WriteString("| policy attached to the caller | target | p50 | p99 | p99.9 | max | p99 / bare | p99.9 / bare | errors | GCs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var errs int64
 	for _, c := range perfCases {
@@ -93,11 +95,11 @@ func TestLoadTail(t *testing.T) {
 		runtime.ReadMemStats(&ms0)
 		for i := range slicesPer {
 			if i%2 == 0 {
-				openLoopSlice(bareReq, w.urls["bare"], rate, time.Second, &bare)
-				openLoopSlice(guardReq, w.urls[c.name], rate, time.Second, &guard)
+				openLoopSlice(bareReq, w.urls["bare"], rate, slice, &bare)
+				openLoopSlice(guardReq, w.urls[c.name], rate, slice, &guard)
 			} else {
-				openLoopSlice(guardReq, w.urls[c.name], rate, time.Second, &guard)
-				openLoopSlice(bareReq, w.urls["bare"], rate, time.Second, &bare)
+				openLoopSlice(guardReq, w.urls[c.name], rate, slice, &guard)
+				openLoopSlice(bareReq, w.urls["bare"], rate, slice, &bare)
 			}
 		}
 		runtime.ReadMemStats(&ms1)

@@ -21,6 +21,10 @@ const reasonShed = "shed"
 // errShed is the logged cause of a shed request.
 var errShed = errors.New("at capacity")
 
+// maxStalledWaits is how many queue waits a decision may wait again because the process
+// was stalled through them (decisionLimiter.acquire).
+const maxStalledWaits = 3
+
 // shedRetryAfter is the Retry-After (seconds) of a shed request.
 const shedRetryAfter = "1"
 
@@ -97,17 +101,27 @@ func (l *decisionLimiter) acquire(ctx context.Context) error {
 	}
 	l.waiting.Add(1)
 	defer l.waiting.Add(-1)
+	start := time.Now()
 	t := time.NewTimer(l.wait)
 	defer t.Stop()
-	for {
+	for stalls := 0; ; {
 		if l.tryAcquire() { // also after registering as waiting: no release goes unseen
 			return nil
 		}
 		select {
 		case <-l.wake:
 		case <-t.C:
-			if l.tryAcquire() { // freed as the wait ran out (or the process was stalled)
+			if l.tryAcquire() { // freed as the wait ran out
 				return nil
+			}
+			// A timer that fires a whole queue wait late means the process did not run
+			// (the machine stalled it): the decisions had no chance to finish, so that
+			// wait does not count. Wait again, a few times at most.
+			if waited := time.Since(start); waited > 2*l.wait && stalls < maxStalledWaits {
+				stalls++
+				start = time.Now()
+				t.Reset(l.wait)
+				continue
 			}
 			return fmt.Errorf("%w: %d decisions stayed in flight (limits.max_inflight_decisions) for %s (limits.queue_wait)", errShed, l.max, l.wait)
 		case <-ctx.Done():
