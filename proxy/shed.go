@@ -93,7 +93,7 @@ func (l *decisionLimiter) tryAcquire() bool {
 // acquire takes a slot, waiting at most the queue wait (or until ctx ends); the caller
 // must release it once the decision is made. The error wraps errShed.
 func (l *decisionLimiter) acquire(ctx context.Context) error {
-	if l == nil || l.tryAcquire() {
+	if l == nil || l.tryAcquire() || l.spin() {
 		return nil
 	}
 	if l.wait <= 0 {
@@ -126,6 +126,28 @@ func (l *decisionLimiter) acquire(ctx context.Context) error {
 			return fmt.Errorf("%w: %d decisions stayed in flight (limits.max_inflight_decisions) for %s (limits.queue_wait)", errShed, l.max, l.wait)
 		case <-ctx.Done():
 			return fmt.Errorf("%w: the client went away while waiting for a decision slot: %w", errShed, ctx.Err())
+		}
+	}
+}
+
+// spinWait is how long a decision that finds every slot taken keeps trying before it
+// parks: decisions take microseconds, and a parked goroutine waits for the scheduler to run
+// it again once woken — milliseconds while the collector marks — which at 2,000 requests/s
+// put the ~1 % of requests that found the slot busy into the p99.
+const spinWait = 50 * time.Microsecond
+
+// spin tries to take a slot for up to spinWait, when another core can free one meanwhile.
+func (l *decisionLimiter) spin() bool {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return false
+	}
+	t0 := time.Now()
+	for i := 1; ; i++ {
+		if l.tryAcquire() {
+			return true
+		}
+		if i%32 == 0 && time.Since(t0) > spinWait {
+			return false
 		}
 	}
 }
