@@ -3,11 +3,13 @@ GO       ?= go
 BIN      ?= bin/imsguard
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
+ROUNDS   ?= 6
+ROUND    ?= 2s
 
-.PHONY: help build run test bench fuzz vet fmt clean
+.PHONY: help build run test bench bench-proxy load fuzz vet fmt clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/imsguard
 	$(GO) build -o $(BIN) ./cmd/imsguard
@@ -24,6 +26,13 @@ test: vet ## vet + all tests with the race detector (Go, Rego and end-to-end)
 
 bench: ## run the benchmarks (BENCHTIME=1s)
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+bench-proxy: ## imsguard vs a tuned bare reverse proxy: the three-row throughput table (ROUNDS=6 rounds of ROUND=2s), then the tails at 2,000 req/s
+	IMSGUARD_BENCH_ROUNDS=$(ROUNDS) $(GO) test -run='^$$' -bench='^BenchmarkProxy$$' -benchtime=$(ROUND) -count=1 -timeout=30m ./proxy/
+	IMSGUARD_LOADTEST=1 $(GO) test -run='^TestLoadTail$$' -v -count=1 -timeout=30m ./proxy/
+
+load: ## every load test (throughput, tails, shedding, 1 GiB uploads); minutes, wants an idle machine
+	IMSGUARD_LOADTEST=1 $(GO) test -run='^Test(Load|E2EUploadMemory)' -v -count=1 -timeout=30m ./proxy/ ./cmd/imsguard/
 
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	@set -e; for pkg in $$($(GO) list ./...); do \

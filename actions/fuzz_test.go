@@ -146,6 +146,9 @@ func FuzzQuery(f *testing.F) {
 			return
 		}
 		enc := q.Encode()
+		if q.encodes(raw) != (enc == raw) || !q.encodes(enc) {
+			t.Fatalf("encodes disagrees with Encode on %q (canonical %q)", raw, enc)
+		}
 		q2, err := ParseQuery(enc)
 		if err != nil {
 			t.Fatalf("canonical form %q refused: %v", enc, err)

@@ -98,7 +98,10 @@ func (c *Catalog) Route(method, rawURL string) Result {
 	if err != nil {
 		return Result{Path: path, Reason: ReasonInvalidQuery, Detail: err.Error()}
 	}
-	query := params.Encode()
+	query := rawQuery // already canonical, as most clients send it
+	if !params.encodes(rawQuery) {
+		query = params.Encode()
+	}
 	var buf [8]string
 	segs, ok := splitSegments(path, buf[:0], c.maxSegs)
 	if !ok {

@@ -48,9 +48,8 @@ func ParseQuery(raw string) (Query, error) {
 	if raw == "" {
 		return nil, nil
 	}
-	tooLong := &QueryError{Msg: fmt.Sprintf("longer than %d bytes decoded; send fewer or shorter filters", MaxQueryLen)}
 	if len(raw) > 3*MaxQueryLen {
-		return nil, tooLong
+		return nil, errQueryTooLong()
 	}
 	size := 0
 	n := strings.Count(raw, "&") + 1
@@ -80,7 +79,7 @@ func ParseQuery(raw string) (Query, error) {
 			return nil, &QueryError{Param: pos, Msg: "empty key; send key=value"}
 		}
 		if size += len(k) + len(v); size > MaxQueryLen {
-			return nil, tooLong
+			return nil, errQueryTooLong()
 		}
 		for i := 0; i < len(k); i++ {
 			if c := k[i]; !unreserved(c) && c != ':' {
@@ -98,6 +97,12 @@ func ParseQuery(raw string) (Query, error) {
 		q = append(q, QueryParam{Key: k, Value: v})
 	}
 	return q, nil
+}
+
+// errQueryTooLong is the error of a query longer than MaxQueryLen, built only when a query
+// is refused for it.
+func errQueryTooLong() *QueryError {
+	return &QueryError{Msg: fmt.Sprintf("longer than %d bytes decoded; send fewer or shorter filters", MaxQueryLen)}
 }
 
 // queryUnescape decodes percent-escapes and "+" (a space).
@@ -157,6 +162,44 @@ func (q Query) Encode() string {
 		escapeTo(&b, p.Value)
 	}
 	return b.String()
+}
+
+// encodes reports whether Encode would return raw: true for a query sent in its canonical
+// form (the usual case), which is then forwarded as sent without building it again.
+func (q Query) encodes(raw string) bool {
+	const hex = "0123456789ABCDEF"
+	i := 0
+	next := func(c byte) bool {
+		if i < len(raw) && raw[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	escaped := func(s string) bool {
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			if unreserved(c) {
+				if !next(c) {
+					return false
+				}
+				continue
+			}
+			if !next('%') || !next(hex[c>>4]) || !next(hex[c&0xF]) {
+				return false
+			}
+		}
+		return true
+	}
+	for n, p := range q {
+		if n > 0 && !next('&') {
+			return false
+		}
+		if !escaped(p.Key) || !next('=') || !escaped(p.Value) {
+			return false
+		}
+	}
+	return i == len(raw)
 }
 
 func escapeTo(b *strings.Builder, s string) {

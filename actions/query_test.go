@@ -35,6 +35,8 @@ func TestParseQuery(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, q)
 			assert.Equal(t, tc.encoded, q.Encode())
+			assert.Equal(t, tc.raw == tc.encoded, q.encodes(tc.raw), "encodes agrees with Encode")
+			assert.True(t, q.encodes(q.Encode()))
 			// Every server that decodes the forwarded form sees exactly what was authorized.
 			std, err := url.ParseQuery(q.Encode())
 			require.NoError(t, err)

@@ -159,6 +159,37 @@ func (s intervals) has(x *big.Rat) bool {
 	return false
 }
 
+// hasInt64 is has(x) for an integer (a time in nanoseconds), compared without allocating
+// where an end is an int64 (as every end of a set of times is).
+func (s intervals) hasInt64(x int64) bool {
+	for _, iv := range s.ivs {
+		if insideInt64(x, iv.lo, 1) && insideInt64(x, iv.hi, -1) {
+			return true
+		}
+	}
+	return false
+}
+
+// insideInt64 reports whether x is on the inner side of e: above a lower end (side 1) or below
+// an upper end (side -1), or on a closed end.
+func insideInt64(x int64, e endpoint, side int) bool {
+	if e.inf != 0 {
+		return e.inf == -side
+	}
+	var c int
+	if n := e.v.Num(); e.v.IsInt() && n.IsInt64() {
+		switch v := n.Int64(); {
+		case x < v:
+			c = -1
+		case x > v:
+			c = 1
+		}
+	} else {
+		c = new(big.Rat).SetInt64(x).Cmp(e.v)
+	}
+	return c == side || (c == 0 && !e.open)
+}
+
 // aboveLo reports whether x lies at or above the lower end lo.
 func aboveLo(x *big.Rat, lo endpoint) bool { return cmpLo(lo, finite(x, false)) <= 0 }
 

@@ -57,7 +57,7 @@ func (s ValueSet) Has(v string) bool {
 		return s.num.has(r)
 	case DomainDate:
 		ns, ok := requestTime(v)
-		return ok && s.num.has(new(big.Rat).SetInt64(ns))
+		return ok && s.num.hasInt64(ns)
 	case DomainIP:
 		a, ok := parseRequestIP(v)
 		return ok && s.ip.has(a)

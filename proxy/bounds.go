@@ -60,6 +60,9 @@ var bounds = []bound{
 	{key: "enterprise_project_lookup.timeout", min: dur(10 * time.Millisecond), max: dur(5 * time.Minute), get: func(c *Config) int64 { return dur(c.EPLookup.Timeout) }},
 	{key: "enterprise_project_lookup.max_concurrent", unit: unitCount, min: 1, max: 1024, get: func(c *Config) int64 { return int64(c.EPLookup.MaxConcurrent) }},
 	{key: "enterprise_project_lookup.queue_wait", min: dur(time.Millisecond), max: dur(time.Minute), zero: "give up at once", get: func(c *Config) int64 { return dur(c.EPLookup.QueueWait) }},
+
+	{key: "limits.max_inflight_decisions", unit: unitCount, min: 1, max: 100_000, zero: "half the cores", get: func(c *Config) int64 { return int64(c.Limits.MaxInflightDecisions) }},
+	{key: "limits.queue_wait", min: dur(time.Millisecond), max: dur(10 * time.Second), zero: "shed at once", get: func(c *Config) int64 { return dur(c.Limits.QueueWait) }},
 }
 
 // checkBounds checks every bounded key; the first value out of its range is the error.

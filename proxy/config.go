@@ -68,6 +68,7 @@ type Config struct {
 	IAM         IAMConfig       `toml:"iam"`
 	Signature   SignatureConfig `toml:"signature"`
 	Engine      EngineConfig    `toml:"engine"`
+	Limits      LimitsConfig    `toml:"limits"`
 	// EPLookup establishes the enterprise project of existing images (see EPLookupConfig).
 	EPLookup EPLookupConfig `toml:"enterprise_project_lookup"`
 	// OPAConfig is an OPA configuration file (path relative to this file): the principals
@@ -143,6 +144,17 @@ type EngineConfig struct {
 	CacheSize     int  `toml:"cache_size"`     // decision cache per principal (0: engine default; <0: off)
 }
 
+// LimitsConfig is the [limits] table: how much work the proxy takes on at once before it
+// sheds requests (503 with Retry-After) instead of queueing them.
+type LimitsConfig struct {
+	// MaxInflightDecisions bounds the policy decisions evaluated at once (0: half the
+	// cores, GOMAXPROCS, at least one).
+	MaxInflightDecisions int `toml:"max_inflight_decisions"`
+	// QueueWait is how long a decision waits for a slot before the request is shed
+	// (default 50ms; 0: shed at once).
+	QueueWait time.Duration `toml:"queue_wait"`
+}
+
 // PrincipalConfig is one [[principals]] entry: who a caller is and which policies apply.
 // In an imsguard bundle (opa_config) a principal is the same table written as JSON, with
 // the same key names.
@@ -206,6 +218,7 @@ func Defaults() Config {
 		IAM:       IAMConfig{Timeout: 5 * time.Second, CacheSize: 10000},
 		EPLookup:  EPLookupConfig{CacheTTL: 30 * time.Second, CacheSize: 10000, Timeout: 5 * time.Second, MaxConcurrent: 8, QueueWait: time.Second},
 		Signature: SignatureConfig{MaxSkew: 15 * time.Minute},
+		Limits:    LimitsConfig{QueueWait: 50 * time.Millisecond},
 	}
 	// The IAM protections against invalid-token floods (iamlimit.go).
 	cfg.IAM.NegativeCacheTTL, cfg.IAM.NegativeCacheSize = 30*time.Second, 10000

@@ -37,6 +37,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	assert.Equal(t, 15*time.Minute, cfg.Signature.MaxSkew)
 	assert.False(t, cfg.UpstreamTLS.InsecureSkipVerify, "TLS is verified by default")
 	assert.Equal(t, 10000, cfg.IAM.CacheSize)
+	assert.Zero(t, cfg.Limits.MaxInflightDecisions, "derived from GOMAXPROCS")
+	assert.Equal(t, 50*time.Millisecond, cfg.Limits.QueueWait)
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -84,6 +86,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"key of another table", "cache_ttl = \"1s\"\n" + minimalConfig, 1, "cache_ttl", "cache_ttl is a key of [enterprise_project_lookup]"},
 		{"port out of range", "listen = \"127.0.0.1:70000\"\n" + minimalConfig, 1, "listen", "from 0 to 65535"},
 		{"metrics on the proxy's address", "listen = \"0.0.0.0:8443\"\n" + minimalConfig + "[metrics]\nlisten = \"127.0.0.1:8443\"\n", 7, "metrics.listen", "also the address of listen"},
+		{"negative decision bound", minimalConfig + "[limits]\nmax_inflight_decisions = -1\n", 6, "limits.max_inflight_decisions", "0 (half the cores) or between 1 and 100000"},
+		{"long queue wait", minimalConfig + "[limits]\nqueue_wait = \"1m\"\n", 6, "limits.queue_wait", "10s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

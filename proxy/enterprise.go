@@ -60,7 +60,7 @@ func (f epFacts) logValues() []string {
 // enterprise project could turn into a deny).
 func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.Result, in authz.Input, bb *bodyBuffer) (authz.Decision, epFacts, *denial, error) {
 	if !res.API.EnterpriseProject || len(p.scopedEPs) == 0 {
-		d, err := p.decider.Decide(ctx, in)
+		d, err := decideLimited(ctx, s, p, in)
 		return d, epFacts{}, nil, err
 	}
 	var body []byte
@@ -77,7 +77,7 @@ func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.
 			msg: "the enterprise project of the request cannot be read from its body: " + err.Error(), err: err}, nil
 	}
 	ef := epFacts{facts: facts, scoped: p.scopedEPs}
-	dec, err := decideFacts(ctx, p.decider, in, facts)
+	dec, err := decideFacts(ctx, s, p, in, facts)
 	if err != nil || dec.Effect == authz.Allow {
 		return dec, ef, nil, err
 	}
@@ -100,17 +100,17 @@ func decideInScope(ctx context.Context, s *Snapshot, p *Principal, res *actions.
 		looked = looked || ep.id != ""
 	}
 	if looked {
-		dec, err = decideFacts(ctx, p.decider, in, facts)
+		dec, err = decideFacts(ctx, s, p, in, facts)
 	}
 	return dec, ef, nil, err
 }
 
-// decideFacts decides in once per fact (no fact: once with the enterprise project
+// decideFacts decides in for p once per fact (no fact: once with the enterprise project
 // unknown) and returns the most restrictive decision.
-func decideFacts(ctx context.Context, dc Decider, in authz.Input, facts []actions.EPFact) (authz.Decision, error) {
+func decideFacts(ctx context.Context, s *Snapshot, p *Principal, in authz.Input, facts []actions.EPFact) (authz.Decision, error) {
 	if len(facts) == 0 {
 		in.EnterpriseProjectUnknown = true
-		return dc.Decide(ctx, in)
+		return decideLimited(ctx, s, p, in)
 	}
 	var worst authz.Decision
 	cached := true
@@ -121,7 +121,7 @@ func decideFacts(ctx context.Context, dc Decider, in authz.Input, facts []action
 		} else {
 			x.EnterpriseProjectUnknown = true
 		}
-		d, err := dc.Decide(ctx, x)
+		d, err := decideLimited(ctx, s, p, x)
 		if err != nil {
 			return d, err
 		}

@@ -44,16 +44,43 @@ type forwarding struct {
 	sent      time.Time
 	trace     *reqTrace  // the request's trace (tracing.go)
 	upSpan    trace.Span // the upstream span; its traceparent goes upstream when spans are exported
+	xfwd      [3]string  // backing array of the X-Forwarded-* values Rewrite sets
 }
 
-// bufferPool shares copy buffers between requests (httputil.BufferPool).
+// fwdContext is the context of a forwarded request: its own context plus the forwarding
+// state, which Rewrite and the hooks find under fwdKey. It lives in the request's exchange,
+// so handing the state over allocates nothing.
+type fwdContext struct {
+	context.Context
+	fw *forwarding
+}
+
+// Value returns the forwarding state for fwdKey and asks the request's context otherwise.
+func (c *fwdContext) Value(key any) any {
+	if _, ok := key.(fwdKey); ok {
+		return c.fw
+	}
+	return c.Context.Value(key)
+}
+
+// copyBufferSize is the size of ReverseProxy's copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool shares copy buffers between requests (httputil.BufferPool). It pools the
+// buffers' arrays, so neither Get nor Put allocates.
 type bufferPool struct{ p sync.Pool }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+// Put takes back a buffer Get gave out; anything else is left to the collector.
+func (b *bufferPool) Put(x []byte) {
+	if len(x) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(x))
+	}
+}
 
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
 // newForwarder builds the reverse proxy to s.upstream.
@@ -96,16 +123,20 @@ func newForwarder(s *Snapshot, log *slog.Logger, m *metrics) *forwarder {
 				}
 			}
 			stripUnderscoreHeaders(pr.Out.Header)
-			h := pr.Out.Header // canonical keys set directly: this runs for every request
+			// Canonical keys set directly, values backed by the request's exchange: this runs
+			// for every request.
+			h, v := pr.Out.Header, &fw.xfwd
 			if fw.sourceIP != "" {
-				h["X-Forwarded-For"] = []string{fw.sourceIP}
+				v[0] = fw.sourceIP
+				h["X-Forwarded-For"] = v[0:1:1]
 			}
-			h["X-Forwarded-Host"] = []string{pr.In.Host}
+			v[1] = pr.In.Host
+			h["X-Forwarded-Host"] = v[1:2:2]
+			v[2] = "http"
 			if pr.In.TLS != nil {
-				h["X-Forwarded-Proto"] = []string{"https"}
-			} else {
-				h["X-Forwarded-Proto"] = []string{"http"}
+				v[2] = "https"
 			}
+			h["X-Forwarded-Proto"] = v[2:3:3]
 			fw.trace.inject(fw.upSpan, h) // before signing: a signature made here covers it
 			fw.sent = time.Now()
 			if fw.sign != nil {

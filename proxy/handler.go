@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,8 +17,8 @@ import (
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := srv.now()
 	s := srv.current.Load() // one snapshot decides the whole request
-	srv.metrics.inflight.Inc()
-	defer srv.metrics.inflight.Dec()
+	srv.metrics.inflight.Add(1)
+	defer srv.metrics.inflight.Add(-1)
 	x := &exchange{} // all per-request state in one allocation
 	rec, fw := &x.rec, &x.fw
 	*rec = record{id: newDecisionID(), generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
@@ -30,7 +29,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer fw.trace.end(rec)
 	x.sw.ResponseWriter = w
 	x.bb = bodyBuffer{w: w, r: r, max: s.cat.MaxBody(), deadline: s.Config.Timeouts.Decision}
-	w.Header()[HeaderDecisionID] = []string{rec.id}
+	x.idHeader[0] = rec.id
+	w.Header()[HeaderDecisionID] = x.idHeader[:]
 
 	d := srv.decide(w, r, s, rec, fw, &x.bb, start)
 	rec.decideDur = srv.now().Sub(start)
@@ -63,7 +63,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(p)
 		}
 	}()
-	s.fwd.rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), fwdKey{}, fw)))
+	x.ctx = fwdContext{Context: r.Context(), fw: fw}
+	s.fwd.rp.ServeHTTP(sw, r.WithContext(&x.ctx))
 	fw.upSpan.End()
 	if rec.status == 0 {
 		rec.status = sw.code()
@@ -72,13 +73,16 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchange is the state of one request: what is logged, what Rewrite needs, the status
-// seen, the body read for the decision.
+// seen, the body read for the decision, the context that carries fw to Rewrite, and the
+// backing array of the decision id header.
 type exchange struct {
-	rec   record
-	fw    forwarding
-	sw    statusWriter
-	bb    bodyBuffer
-	trace reqTrace
+	rec      record
+	fw       forwarding
+	sw       statusWriter
+	bb       bodyBuffer
+	trace    reqTrace
+	ctx      fwdContext
+	idHeader [1]string
 }
 
 // finish logs and counts a request.
@@ -95,11 +99,11 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	if s.pending {
 		return noBundle() // opa_config and no bundle yet: fail closed
 	}
-	ip, err := sourceIP(r, s.trusted)
+	ipText, err := sourceIP(r, s.trusted)
 	if err != nil {
 		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: err.Error(), err: err}
 	}
-	fw.sourceIP = ip.String()
+	fw.sourceIP = ipText
 	rec.sourceIP = fw.sourceIP
 	if d := checkHeaders(r); d != nil {
 		return d
@@ -142,7 +146,7 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 		}
 	}
 	if s.tokens != nil && r.Header.Get(headerAuthTok) != "" {
-		srv.metrics.tokenCache.WithLabelValues(tokenResult(id, d)).Inc()
+		srv.metrics.tokenValidated(tokenResult(id, d))
 	}
 	if d != nil {
 		return d
@@ -173,8 +177,10 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 		return nil
 	}
 
-	in := authz.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project,
-		Context: id.conditionContext(srv.clock.currentTime(now), fw.sourceIP)}
+	in := authz.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project}
+	if id.principal.readsContext {
+		in.Context = id.conditionContext(srv.clock.currentTime(now), fw.sourceIP)
+	}
 	if res.Query != "" {
 		in.URL += "?" + res.Query
 	}
@@ -184,6 +190,9 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 	rec.enterpriseProjects = facts
 	if d != nil {
 		return d
+	}
+	if errors.Is(err, errShed) {
+		return shedDenial(err)
 	}
 	if err == nil && srv.now().Sub(now) > s.Config.Timeouts.Decision {
 		err = fmt.Errorf("decision took longer than timeouts.decision (%s)", s.Config.Timeouts.Decision)

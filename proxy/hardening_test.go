@@ -134,3 +134,12 @@ func TestInvalidQueryIsBadRequest(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "name=a%20b&limit=2", got[0].RawQuery)
 }
+
+// TestMethodOverrideLengths: checkHeaders skips names that hold no "_" and have the length
+// of no method-override header; every override header must therefore have one of the
+// lengths maybeMethodOverride knows.
+func TestMethodOverrideLengths(t *testing.T) {
+	for name := range methodOverrideHeaders {
+		require.True(t, maybeMethodOverride(http.CanonicalHeaderKey(name)), name)
+	}
+}

@@ -36,6 +36,9 @@ func guarded(norm string) bool {
 // spelling, never by what the client sent.
 func checkHeaders(r *http.Request) *denial {
 	for k := range r.Header {
+		if strings.IndexByte(k, '_') < 0 && !maybeMethodOverride(k) {
+			continue // the common case, decided without building the normal form
+		}
 		norm := normalHeader(k)
 		switch {
 		case methodOverrideHeaders[norm]:
@@ -49,6 +52,16 @@ func checkHeaders(r *http.Request) *denial {
 		return &denial{status: http.StatusBadRequest, reason: reasonBadRequest, msg: "protocol upgrades and CONNECT are not accepted"}
 	}
 	return nil
+}
+
+// maybeMethodOverride reports whether a header name without "_" could be a method
+// override: it has the length of one (normalHeader keeps the length).
+func maybeMethodOverride(k string) bool {
+	switch len(k) {
+	case len("x-http-method"), len("x-method-override"), len("x-http-method-override"):
+		return true
+	}
+	return false
 }
 
 // stripUnderscoreHeaders removes every header whose name holds "_" from a request going

@@ -48,7 +48,7 @@ func identify(ctx context.Context, r *http.Request, s *Snapshot, res *actions.Re
 	case len(tokens) == 1:
 		return identifyToken(ctx, s, tokens[0])
 	case s.fallback != nil:
-		return &identity{principal: s.fallback, auth: authDefault, project: s.Config.Project}, nil
+		return s.fallbackID, nil // shared, read-only
 	default:
 		return nil, unauthorized("no credential: sign the request (AK/SK) or send X-Auth-Token", nil)
 	}

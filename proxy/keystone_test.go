@@ -168,6 +168,16 @@ func TestSourceIP(t *testing.T) {
 		{name: "ipv4-mapped peer", remote: "[::ffff:203.0.113.7]:5555", want: "203.0.113.7"},
 		{name: "ipv6 peer", remote: "[2001:db8::1]:5555", want: "2001:db8::1"},
 		{name: "garbage from trusted proxy", remote: "10.1.2.3:5555", xff: []string{"not-an-ip"}, err: true},
+		{name: "all trusted, several hops", remote: "10.1.2.3:5555", xff: []string{"10.9.9.8, 10.9.9.9", "192.0.2.1"}, want: "10.9.9.8"},
+		{name: "spaces around entries", remote: "10.1.2.3:5555", xff: []string{" 198.51.100.4 ,10.0.0.1 "}, want: "198.51.100.4"},
+		{name: "written another way", remote: "10.1.2.3:5555", xff: []string{"2001:DB8:0::1"}, want: "2001:db8::1"},
+		{name: "ipv4-mapped hop", remote: "10.1.2.3:5555", xff: []string{"::ffff:198.51.100.3"}, want: "198.51.100.3"},
+		{name: "zone dropped", remote: "10.1.2.3:5555", xff: []string{"fe80::1%eth0"}, want: "fe80::1"},
+		{name: "ipv6 peer written another way", remote: "[2001:DB8::1]:5555", want: "2001:db8::1"},
+		{name: "empty entry", remote: "10.1.2.3:5555", xff: []string{"198.51.100.1,,10.0.0.1"}, err: true},
+		{name: "trailing comma", remote: "10.1.2.3:5555", xff: []string{"198.51.100.1,"}, err: true},
+		{name: "garbage left of an untrusted hop is not read", remote: "10.1.2.3:5555", xff: []string{"not-an-ip, 198.51.100.5"}, want: "198.51.100.5"},
+		{name: "empty header line", remote: "10.1.2.3:5555", xff: []string{""}, err: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,7 +192,7 @@ func TestSourceIP(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, got.String())
+			assert.Equal(t, tc.want, got)
 		})
 	}
 }

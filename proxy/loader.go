@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -268,7 +269,8 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 		if err != nil {
 			return nil, fmt.Errorf("%s: principal %q: %w", where, pc.Name, err)
 		}
-		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name], scopedEPs: scopedEPs(atts)}
+		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name], scopedEPs: scopedEPs(atts),
+			readsContext: l.NewDecider != nil || hasConditions(atts)}
 		s.principals[p.Name] = p
 		for _, ak := range pc.AccessKeys {
 			s.byAK[ak] = p
@@ -279,6 +281,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 	}
 	if cfg.DefaultPrincipal != "" {
 		s.fallback = s.principals[cfg.DefaultPrincipal]
+		s.fallbackID = &identity{principal: s.fallback, auth: authDefault, project: cfg.Project}
 	}
 	if src.watchable() {
 		s.watch = watchDirs(s.Files, policyDirs(src, in.cfg))
@@ -301,6 +304,30 @@ func scopedEPs(atts []authz.Attachment) map[string]bool {
 		}
 	}
 	return out
+}
+
+// hasConditions reports whether any statement of the attachments has a Condition (or a
+// member named like one that did not parse into entries): only then can the engine's
+// decisions depend on condition keys.
+func hasConditions(atts []authz.Attachment) bool {
+	for _, a := range atts {
+		if a.Document == nil {
+			continue
+		}
+		for _, st := range a.Document.Statements {
+			if len(st.Condition) > 0 {
+				return true
+			}
+			if st.Node != nil {
+				for _, m := range st.Node.Members {
+					if strings.EqualFold(m.Key, "condition") {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // warmProjects lists the projects whose decisions the engine pre-computes at load: the

@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,7 +22,8 @@ type metrics struct {
 	upstreamErrors *prometheus.CounterVec // kind
 	tokenCache     *prometheus.CounterVec // result (hit, miss)
 	epLookups      *prometheus.CounterVec // result (cache_hit, found, not_found, error, busy)
-	inflight       prometheus.Gauge
+	inflight       atomic.Int64           // imsguard_requests_in_flight (a GaugeFunc reads it)
+	shed           prometheus.Counter
 	reloads        prometheus.Counter
 	reloadFailures prometheus.Counter
 	generation     prometheus.Gauge
@@ -29,6 +32,75 @@ type metrics struct {
 
 	iam         *iamMetrics // IAM call bound (iamlimit.go)
 	decisionLog *logMetrics // decision log health (logsink.go)
+
+	// The counters requests touch, cached by their label values (counterCache).
+	decisionCounters counterCache[decisionLabels]
+	responseCounters counterCache[responseLabels]
+	tokenCounters    counterCache[string]
+}
+
+// decisionLabels are the label values of imsguard_decisions_total.
+type decisionLabels struct{ api, action, result string }
+
+// responseLabels are the label values of imsguard_responses_total.
+type responseLabels struct {
+	code      int
+	forwarded bool
+}
+
+// counterCache finds the counter of a CounterVec for a request's label values with one
+// atomic load and a map lookup, instead of hashing the values under the vector's lock
+// (CounterVec.WithLabelValues) on every request. The map is copied on the rare insert of
+// new values; the values a request can have are bounded (the catalog's APIs and actions,
+// the results, status codes). Safe for concurrent use.
+type counterCache[K comparable] struct {
+	m  atomic.Pointer[map[K]prometheus.Counter]
+	mu sync.Mutex // serialises inserts
+}
+
+// get returns the counter of k, made by vec with the label values labels(k) the first time.
+func (c *counterCache[K]) get(vec *prometheus.CounterVec, k K, labels func(K) []string) prometheus.Counter {
+	if m := c.m.Load(); m != nil {
+		if ctr, ok := (*m)[k]; ok {
+			return ctr
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if ctr, ok := (*old)[k]; ok {
+			return ctr
+		}
+	}
+	next := make(map[K]prometheus.Counter, 1+len(ptrMap(old)))
+	for kk, v := range ptrMap(old) {
+		next[kk] = v
+	}
+	ctr := vec.WithLabelValues(labels(k)...)
+	next[k] = ctr
+	c.m.Store(&next)
+	return ctr
+}
+
+func ptrMap[K comparable](m *map[K]prometheus.Counter) map[K]prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return *m
+}
+
+func decisionLabelValues(k decisionLabels) []string { return []string{k.api, k.action, k.result} }
+
+func responseLabelValues(k responseLabels) []string {
+	return []string{strconv.Itoa(k.code), strconv.FormatBool(k.forwarded)}
+}
+
+func tokenLabelValues(result string) []string { return []string{result} }
+
+// tokenValidated counts a token validation by result.
+func (m *metrics) tokenValidated(result string) {
+	m.tokenCounters.get(m.tokenCache, result, tokenLabelValues).Inc()
 }
 
 func newMetrics() *metrics {
@@ -37,7 +109,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_decisions_total",
-			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam, decision_log).",
+			Help: "Decisions by IMS API, required action (\"none\" when the API needs none) and result (allow, explicit_deny, implicit_deny, or the reason a request was denied before the engine: no_api, identity, bad_request, body, engine, iam, decision_log, shed).",
 		}, []string{"api", "action", "result"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imsguard_responses_total",
@@ -65,9 +137,9 @@ func newMetrics() *metrics {
 			Name: "imsguard_ep_lookups_total",
 			Help: "Enterprise-project lookups of images by result (cache_hit, found, not_found, error, busy); only error and busy leave the enterprise project unknown for want of an answer.",
 		}, []string{"result"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "imsguard_requests_in_flight",
-			Help: "Requests being handled.",
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imsguard_shed_total",
+			Help: "Requests refused with 503 and Retry-After (reason shed) because limits.max_inflight_decisions decisions stayed in flight for limits.queue_wait.",
 		}),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imsguard_reloads_total",
@@ -86,8 +158,12 @@ func newMetrics() *metrics {
 			Help: "Unix time the set in use was installed.",
 		}),
 	}
+	inflight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "imsguard_requests_in_flight",
+		Help: "Requests being handled.",
+	}, func() float64 { return float64(m.inflight.Load()) })
 	m.reg.MustRegister(m.decisions, m.responses, m.decisionTime, m.upstreamTime, m.upstreamErrors,
-		m.tokenCache, m.epLookups, m.inflight, m.reloads, m.reloadFailures, m.generation, m.lastReload,
+		m.tokenCache, m.epLookups, inflight, m.shed, m.reloads, m.reloadFailures, m.generation, m.lastReload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.iam = newIAMMetrics(m.reg)
 	m.wouldDeny = newWouldDeny(m.reg)
@@ -111,12 +187,15 @@ func (m *metrics) observe(rec *record) {
 		api = "none"
 	}
 	if len(rec.actions) == 0 {
-		m.decisions.WithLabelValues(api, "none", result).Inc()
+		m.decisionCounters.get(m.decisions, decisionLabels{api, "none", result}, decisionLabelValues).Inc()
 	}
 	for _, a := range rec.actions {
-		m.decisions.WithLabelValues(api, a, result).Inc()
+		m.decisionCounters.get(m.decisions, decisionLabels{api, a, result}, decisionLabelValues).Inc()
 	}
-	m.responses.WithLabelValues(strconv.Itoa(rec.status), strconv.FormatBool(rec.forwarded)).Inc()
+	m.responseCounters.get(m.responses, responseLabels{rec.status, rec.forwarded}, responseLabelValues).Inc()
+	if rec.reason == reasonShed {
+		m.shed.Inc()
+	}
 	m.decisionTime.Observe(rec.decideDur.Seconds())
 	if rec.forwarded && rec.upStatus > 0 {
 		m.upstreamTime.Observe(rec.upDur.Seconds())

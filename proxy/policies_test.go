@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/authz"
 )
 
@@ -33,4 +34,23 @@ func TestConfigPolicies(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("upstream = \"https://ims.example\"\nunknown = 1\n"), 0o600))
 	_, _, err = ConfigPolicies(bad)
 	assert.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+func TestHasConditions(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		want      bool
+	}{
+		{"none", readOnlyPolicy, false},
+		{"condition", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list"]},{"Effect":"Allow","Action":["ims:images:get"],"Condition":{"DateLessThan":{"g:CurrentTime":["2099-01-01T00:00:00Z"]}}}]}`, true},
+		{"malformed condition", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list"],"Condition":"x"}]}`, true},
+		{"empty condition", `{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["ims:images:list"],"condition":{}}]}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := policy.Parse("p.json", []byte(tc.doc))
+			require.Len(t, f.Documents, 1)
+			atts := []authz.Attachment{{Name: "p.json", Document: f.Documents[0], Scope: authz.Scope{Kind: authz.ScopeAllProjects}}}
+			assert.Equal(t, tc.want, hasConditions(atts))
+		})
+	}
 }

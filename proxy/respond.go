@@ -21,17 +21,19 @@ const (
 	reasonIAM        = "iam"         // IAM could not validate the token
 	reasonUpstream   = "upstream"    // upstream unreachable or timed out
 	reasonCanceled   = "canceled"    // the client went away before the upstream answered
+	// reasonShed (shed.go): at capacity, refused without a decision
 )
 
 // denial is a request the proxy answers itself. msg goes to the client and must hold no
 // secret; err is logged (it holds no secret either: tokens, keys, signatures and query values
 // never reach an error).
 type denial struct {
-	status int
-	reason string
-	msg    string
-	denied []string
-	err    error
+	status     int
+	reason     string
+	msg        string
+	denied     []string
+	err        error
+	retryAfter string // Retry-After (seconds), or ""
 }
 
 // errorBody is the JSON of every answer the proxy gives itself, in the IMS error shape
@@ -65,6 +67,9 @@ func writeDenial(w http.ResponseWriter, id string, d *denial) {
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if d.retryAfter != "" {
+		h.Set("Retry-After", d.retryAfter)
+	}
 	w.WriteHeader(d.status)
 	_, _ = w.Write(append(body, '\n'))
 }

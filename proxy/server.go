@@ -85,6 +85,12 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.New("proxy: no loader")
 	}
 	srv := &Server{loader: opts.Loader, log: opts.Log, metrics: newMetrics(), now: opts.Now, opts: opts, tracing: opts.Tracing}
+	srv.metrics.reg.MustRegister(limiterMetrics(func() *decisionLimiter {
+		if s := srv.current.Load(); s != nil {
+			return s.limiter
+		}
+		return nil
+	})...)
 	if srv.log == nil {
 		srv.log = slog.New(slog.DiscardHandler)
 	}
@@ -197,6 +203,11 @@ func (srv *Server) install(s, old *Snapshot) error {
 		s.fwd = old.fwd
 	} else {
 		s.fwd = newForwarder(s, srv.log, srv.metrics)
+	}
+	if old != nil && old.limiter.same(s.Config.Limits) {
+		s.limiter = old.limiter // decisions in flight keep counting against one bound
+	} else {
+		s.limiter = newDecisionLimiter(s.Config.Limits)
 	}
 	switch {
 	case s.iamURL == nil:

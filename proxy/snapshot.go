@@ -25,7 +25,11 @@ type Principal struct {
 	Attachments []authz.Attachment
 
 	decider Decider
-	signer  *upstreamCred // signs credential-less requests upstream, or nil
+	// readsContext: decisions may read condition keys. False only for the Rego engine over
+	// attachments without any Condition, which decides without them (the handler then
+	// skips building them).
+	readsContext bool
+	signer       *upstreamCred // signs credential-less requests upstream, or nil
 	// scopedEPs are the enterprise projects the principal's attachments are scoped to;
 	// when empty, a request's enterprise project cannot change a decision.
 	scopedEPs map[string]bool
@@ -55,6 +59,7 @@ type Snapshot struct {
 	byAK          map[string]*Principal
 	byUser        map[userKey]*Principal   // configured "name" (any domain) or "domain/name"
 	fallback      *Principal               // default_principal, or nil
+	fallbackID    *identity                // the identity of requests without a credential (read-only), or nil
 	secrets       map[string]string        // access key id → secret key; never logged
 	upstreamCreds map[string]*upstreamCred // principal → sign_upstream credential; never logged
 	trusted       []netip.Prefix
@@ -78,9 +83,10 @@ type Snapshot struct {
 	pending    bool            // opa_config and no bundle yet: every request is refused (503)
 
 	// installed by the Server (activate) before the snapshot is published
-	fwd    *forwarder
-	tokens *tokenValidator
-	eps    *imageEPs // nil: image enterprise projects are never established
+	fwd     *forwarder
+	limiter *decisionLimiter // [limits]
+	tokens  *tokenValidator
+	eps     *imageEPs // nil: image enterprise projects are never established
 }
 
 // Principal returns the named principal.
