@@ -119,16 +119,25 @@ func BenchmarkDecide(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			i := 0
-			percentiles(b, func() {
-				in := reqs[i%len(reqs)]
-				in.Context = ctxVals
-				if tc.varyContext {
-					in.Context = map[string][]string{
+			// The varied contexts are built before the clock starts: the benchmark times
+			// the decision, not the fixture.
+			var varied []map[string][]string
+			if tc.varyContext {
+				varied = make([]map[string][]string, b.N)
+				for i := range varied {
+					varied[i] = map[string][]string{
 						"g:UserName":    {fmt.Sprintf("user-%d", i)},
 						"g:SourceIp":    {fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)},
 						"g:CurrentTime": {time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC).Format(time.RFC3339)},
 					}
+				}
+			}
+			i := 0
+			percentiles(b, func() {
+				in := reqs[i%len(reqs)]
+				in.Context = ctxVals
+				if varied != nil {
+					in.Context = varied[i]
 				}
 				i++
 				if _, err := e.Decide(ctx, in); err != nil {

@@ -3,6 +3,7 @@ package authz
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,6 +55,27 @@ type stmtRef struct {
 	prjSet map[string]bool
 }
 
+// numberKeys returns a copy of conds with each valid condition's key numbered.
+func (pr *program) numberKeys(conds []typedCond) []typedCond {
+	if len(conds) == 0 {
+		return nil
+	}
+	out := slices.Clone(conds)
+	for i := range out {
+		if !out[i].valid {
+			continue
+		}
+		k := out[i].pred.Key
+		n, ok := pr.keys[k]
+		if !ok {
+			n = len(pr.keys)
+			pr.keys[k] = n
+		}
+		out[i].key = n
+	}
+	return out
+}
+
 // conditional reports whether the statement needs a per-request check in Go.
 func (s *stmtRef) conditional() bool { return len(s.conds) > 0 }
 
@@ -92,6 +114,10 @@ type program struct {
 	byAction    map[string][]int
 	conditional []int
 	catalog     map[string]bool
+	// keys numbers the condition keys (lower case) the statements read; a condition's
+	// key field is its number, and a request's context is resolved into one slice of
+	// values per number (contextByKey).
+	keys map[string]int
 	// withPatterns: the module has the pattern table for actions outside the catalog
 	// (exported modules); in-process programs leave those actions to the reference.
 	withPatterns bool
@@ -100,7 +126,7 @@ type program struct {
 // compileSet builds the program of a policy set (typed: per attachment, its statements)
 // under package pkg.
 func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt, withPatterns bool) (*program, error) {
-	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}, withPatterns: withPatterns}
+	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}, keys: map[string]int{}, withPatterns: withPatterns}
 	var catActs []string
 	for _, a := range cat.ServiceActions() {
 		l := strings.ToLower(a)
@@ -127,7 +153,7 @@ func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]t
 		a := atts[i]
 		for _, st := range stmts {
 			id := len(pr.stmts)
-			ref := stmtRef{att: i, index: st.index, deny: st.deny, conds: st.conds, scope: a.Scope,
+			ref := stmtRef{att: i, index: st.index, deny: st.deny, conds: pr.numberKeys(st.conds), scope: a.Scope,
 				epSet: setOf(a.Scope.EnterpriseProjects), prjSet: setOf(a.Scope.Projects)}
 			pr.stmts = append(pr.stmts, ref)
 			if ref.conditional() {

@@ -20,6 +20,10 @@ const compiledPackage = "imsguard.compiled"
 type compiled struct {
 	*program
 	query rego.PreparedEvalQuery
+	// Input terms built once and shared by every request (OPA does not modify its input):
+	// the numbers of statements and groups, and each catalog action.
+	ints     []*ast.Term
+	actTerms map[string]*ast.Term
 }
 
 // prepareProgram compiles the program's module and prepares its result query.
@@ -36,7 +40,31 @@ func prepareProgram(ctx context.Context, pr *program) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare compiled policy set: %w", err)
 	}
-	return &compiled{program: pr, query: q}, nil
+	out := &compiled{program: pr, query: q, actTerms: make(map[string]*ast.Term, len(pr.catalog))}
+	out.ints = make([]*ast.Term, max(len(pr.stmts), len(pr.groups)))
+	for i := range out.ints {
+		out.ints[i] = ast.InternedTerm(i)
+	}
+	for a := range pr.catalog {
+		out.actTerms[a] = ast.StringTerm(a)
+	}
+	return out, nil
+}
+
+// intTerm is the number n as an input term.
+func (c *compiled) intTerm(n int) *ast.Term {
+	if n < len(c.ints) {
+		return c.ints[n]
+	}
+	return ast.IntNumberTerm(n)
+}
+
+// actionTerm is the lower-case action a as an input term.
+func (c *compiled) actionTerm(a string) *ast.Term {
+	if t, ok := c.actTerms[a]; ok {
+		return t
+	}
+	return ast.StringTerm(a)
 }
 
 // request is one decision's input as the compiled program reads it.
@@ -45,9 +73,10 @@ type request struct {
 	project   string
 	ep        string // established enterprise project, "" if none
 	epUnknown bool
-	res       []string // resource split for the module, nil without one
-	held      []bool   // by statement id: conditions hold (only conditional, applicable ones set)
-	checked   []int    // conditional statement ids checked, in order (the cache key's bits)
+	res       []string   // resource split for the module, nil without one
+	held      []bool     // by statement id: conditions hold (only conditional, applicable ones set)
+	vals      [][]string // the context's values by condition key number (program.keys)
+	checked   []int      // conditional statement ids checked, in order (the cache key's bits)
 }
 
 // newRequest prepares the per-request facts: the scope, the resource, and which
@@ -71,40 +100,37 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 	if len(c.conditional) == 0 {
 		return r
 	}
-	r.held = make([]bool, len(c.stmts))
-	seen := make([]bool, len(c.stmts))
-	var lower map[string][]string // the context by lower-case key, built on first use
-	check := func(id int) {
-		if seen[id] {
-			return
-		}
-		seen[id] = true
-		st := &c.stmts[id]
-		if !st.applies(r.project, r.ep, r.epUnknown) {
-			return
-		}
-		r.checked = append(r.checked, id)
-		if lower == nil {
-			lower = lowerContext(in.Context)
-		}
-		r.held[id] = conditionsHold(st, lower)
-	}
+	n := len(c.stmts)
+	state := make([]bool, 2*n) // held, then seen
+	r.held = state[:n:n]
+	seen := state[n:]
+	r.checked = make([]int, 0, min(len(c.conditional), 16))
+	r.vals = c.contextByKey(in.Context)
 	for _, a := range r.acts {
 		ids, ok := c.byAction[a]
 		if !ok && !c.catalog[a] {
 			ids = c.conditional
 		}
 		for _, id := range ids {
-			check(id)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			st := &c.stmts[id]
+			if !st.applies(r.project, r.ep, r.epUnknown) {
+				continue
+			}
+			r.checked = append(r.checked, id)
+			r.held[id] = conditionsHold(st, r.vals)
 		}
 	}
 	return r
 }
 
-// conditionsHold evaluates a statement's Condition block over the context indexed by
-// lower-case key: every condition holds; an invalid one is false in an Allow and true in
-// a Deny (fail-safe).
-func conditionsHold(st *stmtRef, ctx map[string][]string) bool {
+// conditionsHold evaluates a statement's Condition block over the context's values by key
+// number: every condition holds; an invalid one is false in an Allow and true in a Deny
+// (fail-safe).
+func conditionsHold(st *stmtRef, vals [][]string) bool {
 	for i := range st.conds {
 		c := &st.conds[i]
 		if !c.valid {
@@ -113,26 +139,53 @@ func conditionsHold(st *stmtRef, ctx map[string][]string) bool {
 			}
 			continue
 		}
-		if !c.pred.Holds(ctx[c.pred.Key]) {
+		if !c.pred.Holds(vals[c.key]) {
 			return false
 		}
 	}
 	return true
 }
 
-// lowerContext indexes the condition keys by their lower-case form; keys differing only
-// in case are merged, as the reference does.
-func lowerContext(ctx map[string][]string) map[string][]string {
-	out := make(map[string][]string, len(ctx))
+// lowerKeys are the lower-case forms of the global condition keys as the proxy spells
+// them, so resolving its context lower-cases nothing.
+var lowerKeys = map[string]string{
+	"g:CurrentTime": "g:currenttime",
+	"g:SourceIp":    "g:sourceip",
+	"g:ProjectName": "g:projectname",
+	"g:UserName":    "g:username",
+	"g:UserId":      "g:userid",
+	"g:DomainName":  "g:domainname",
+}
+
+// contextByKey resolves a request's context to the values of each condition key the
+// program reads, by key number; the context's keys may be spelt in any case, and keys
+// differing only in case are merged, as the reference does. An absent key is nil.
+func (c *compiled) contextByKey(ctx map[string][]string) [][]string {
+	vals := make([][]string, len(c.keys))
+	var seen []bool // keys found: a second spelling of one merges
+	var small [16]bool
+	if len(c.keys) <= len(small) {
+		seen = small[:len(c.keys)]
+	} else {
+		seen = make([]bool, len(c.keys))
+	}
 	for k, v := range ctx {
-		l := strings.ToLower(k)
-		if prev, ok := out[l]; ok {
-			out[l] = append(append([]string(nil), prev...), v...)
+		lk, ok := lowerKeys[k]
+		if !ok {
+			lk = strings.ToLower(k)
+		}
+		n, ok := c.keys[lk]
+		if !ok {
 			continue
 		}
-		out[l] = v
+		if !seen[n] {
+			seen[n] = true
+			vals[n] = v
+			continue
+		}
+		vals[n] = append(append([]string{}, vals[n]...), v...)
 	}
-	return out
+	return vals
 }
 
 // splitResource splits service:region:account:type:path as the reference reads it:
@@ -162,20 +215,28 @@ var (
 // decide evaluates the program once per distinct action and builds the decision.
 func (c *compiled) decide(ctx context.Context, r *request, acts []string, name func(int) string) (Decision, error) {
 	d := Decision{Effect: Allow, Actions: make([]ActionDecision, 0, len(acts))}
-	held, hg := ast.NewSet(), ast.NewSet()
+	var held, hg ast.Set // built on first use: most requests hold no condition or few
 	for _, id := range r.checked {
-		if r.held[id] {
-			if c.stmtHeld || c.withPatterns {
-				held.Add(ast.IntNumberTerm(id))
+		if !r.held[id] {
+			continue
+		}
+		if c.stmtHeld || c.withPatterns {
+			if held == nil {
+				held = ast.NewSet()
 			}
-			if id >= len(c.inGroups) {
-				continue
+			held.Add(c.intTerm(id))
+		}
+		if id >= len(c.inGroups) {
+			continue
+		}
+		for _, g := range c.inGroups[id] {
+			if hg == nil {
+				hg = ast.NewSet()
 			}
-			for _, g := range c.inGroups[id] {
-				hg.Add(ast.IntNumberTerm(g))
-			}
+			hg.Add(c.intTerm(g))
 		}
 	}
+	project := ast.StringTerm(r.project)
 	var res *ast.Term
 	if r.res != nil {
 		terms := make([]*ast.Term, len(r.res))
@@ -191,7 +252,7 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		}
 		// Only what is set goes in: every rule starts with an equality the index resolves,
 		// and an absent key matches no rule.
-		obj := ast.NewObject(ast.Item(keyAction, ast.StringTerm(la)), ast.Item(keyProject, ast.StringTerm(r.project)))
+		obj := ast.NewObject(ast.Item(keyAction, c.actionTerm(la)), ast.Item(keyProject, project))
 		if !c.catalog[la] {
 			obj.Insert(keyUncatalogued, ast.BooleanTerm(true))
 		}
@@ -201,16 +262,16 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		if r.epUnknown {
 			obj.Insert(keyEPUnknown, ast.BooleanTerm(true))
 		}
-		if held.Len() > 0 {
+		if held != nil {
 			obj.Insert(keyHeld, ast.NewTerm(held))
 		}
-		if hg.Len() > 0 {
+		if hg != nil {
 			obj.Insert(keyHg, ast.NewTerm(hg))
 		}
 		if res != nil {
 			obj.Insert(keyRes, res)
 		}
-		t, err := opa.EvalTerm(ctx, c.query, obj)
+		t, err := opa.EvalTerm(ctx, c.query, obj, opa.Uncached...)
 		if err != nil {
 			return d, err
 		}

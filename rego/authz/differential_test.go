@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -127,10 +129,22 @@ func diffRequest(r *rand.Rand) Input {
 	case 2:
 		in.EnterpriseProjectID, in.EnterpriseProjectUnknown = "e1", true
 	}
-	for k, vs := range diffContext {
-		if r.IntN(3) != 0 {
-			in.Context[k] = vs[r.IntN(len(vs))]
+	for _, k := range slices.Sorted(maps.Keys(diffContext)) { // sorted: a seed replays
+		vs := diffContext[k]
+		if r.IntN(3) == 0 {
+			continue
 		}
+		// Keys match without regard to case, and spellings of one key merge.
+		spelling := k
+		switch r.IntN(8) {
+		case 0:
+			spelling = strings.ToLower(k)
+		case 1:
+			spelling = strings.ToUpper(k)
+		case 2:
+			in.Context[strings.ToUpper(k)] = vs[r.IntN(len(vs))]
+		}
+		in.Context[spelling] = vs[r.IntN(len(vs))]
 	}
 	if r.IntN(5) == 0 {
 		in.Resource = []string{"obs:ae-ad-1:acct:bucket:logs", "obs:ae-ad-1:acct:object:logs/a:b", "OBS:x:y:BUCKET:logs", "obs:short", "obs:ae-ad-1:acct:object:logs/app.v2.log"}[r.IntN(5)]

@@ -43,6 +43,7 @@ type typedStmt struct {
 type typedCond struct {
 	valid bool
 	pred  policy.Predicate
+	key   int   // the number of pred.Key in a compiled program (program.keys)
 	err   error // the predicate could not be built although the policy set finds it valid
 }
 

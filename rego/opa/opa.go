@@ -71,9 +71,10 @@ func QueryOptions(c *ast.Compiler, query string) []func(*rego.Rego) {
 
 // EvalTerm evaluates a prepared single-expression query with a parsed input and returns
 // the result as an AST term (no conversion to Go values). An undefined result is an error.
-func EvalTerm(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (*ast.Term, error) {
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(in), rego.EvalMetrics(metrics.NoOp()),
-		rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }))
+func EvalTerm(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value, extra ...rego.EvalOption) (*ast.Term, error) {
+	opts := append([]rego.EvalOption{rego.EvalParsedInput(in), rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalGenerateJSON(termResult)}, extra...)
+	rs, err := q.Eval(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,3 +87,23 @@ func EvalTerm(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (*ast
 	}
 	return t, nil
 }
+
+func termResult(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// Uncached are the evaluation options of a query that computes every document once anyway
+// (rules that neither call one another nor read a document twice): no virtual or base
+// document cache is built for it.
+var Uncached = []rego.EvalOption{rego.EvalVirtualCache(noVirtualCache{}), rego.EvalBaseCache(noBaseCache{})}
+
+type noVirtualCache struct{}
+
+func (noVirtualCache) Push()                         {}
+func (noVirtualCache) Pop()                          {}
+func (noVirtualCache) Get(ast.Ref) (*ast.Term, bool) { return nil, false }
+func (noVirtualCache) Put(ast.Ref, *ast.Term)        {}
+func (noVirtualCache) Keys() []ast.Ref               { return nil }
+
+type noBaseCache struct{}
+
+func (noBaseCache) Get(ast.Ref) ast.Value  { return nil }
+func (noBaseCache) Put(ast.Ref, ast.Value) {}
