@@ -55,7 +55,10 @@ type stmtRef struct {
 	prjSet map[string]bool
 }
 
-// numberKeys returns a copy of conds with each valid condition's key numbered.
+// numberKeys returns a copy of conds with each valid condition's key and predicate
+// numbered: statements that repeat a condition (the same operator, key and values, as they
+// do when one network or time window guards several grants) share its number, so a
+// request evaluates it once.
 func (pr *program) numberKeys(conds []typedCond) []typedCond {
 	if len(conds) == 0 {
 		return nil
@@ -65,15 +68,20 @@ func (pr *program) numberKeys(conds []typedCond) []typedCond {
 		if !out[i].valid {
 			continue
 		}
-		k := out[i].pred.Key
-		n, ok := pr.keys[k]
-		if !ok {
-			n = len(pr.keys)
-			pr.keys[k] = n
-		}
-		out[i].key = n
+		out[i].key = number(pr.keys, out[i].pred.Key)
+		out[i].id = number(pr.preds, out[i].sig)
 	}
 	return out
+}
+
+// number returns the number of s in m, giving it the next one when it has none.
+func number(m map[string]int, s string) int {
+	n, ok := m[s]
+	if !ok {
+		n = len(m)
+		m[s] = n
+	}
+	return n
 }
 
 // conditional reports whether the statement needs a per-request check in Go.
@@ -118,6 +126,9 @@ type program struct {
 	// key field is its number, and a request's context is resolved into one slice of
 	// values per number (contextByKey).
 	keys map[string]int
+	// preds numbers the distinct valid conditions (by typedCond.sig); a condition's id
+	// field is its number, and a request memoizes each one's truth by number.
+	preds map[string]int
 	// withPatterns: the module has the pattern table for actions outside the catalog
 	// (exported modules); in-process programs leave those actions to the reference.
 	withPatterns bool
@@ -126,7 +137,7 @@ type program struct {
 // compileSet builds the program of a policy set (typed: per attachment, its statements)
 // under package pkg.
 func compileSet(pkg string, cat *actions.Catalog, atts []Attachment, typed [][]typedStmt, withPatterns bool) (*program, error) {
-	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}, keys: map[string]int{}, withPatterns: withPatterns}
+	pr := &program{byAction: map[string][]int{}, catalog: map[string]bool{}, keys: map[string]int{}, preds: map[string]int{}, withPatterns: withPatterns}
 	var catActs []string
 	for _, a := range cat.ServiceActions() {
 		l := strings.ToLower(a)

@@ -104,6 +104,7 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 	state := make([]bool, 2*n) // held, then seen
 	r.held = state[:n:n]
 	seen := state[n:]
+	memo := make([]int8, len(c.preds)) // by predicate number: 0 not evaluated, 1 false, 2 true
 	r.checked = make([]int, 0, min(len(c.conditional), 16))
 	r.vals = c.contextByKey(in.Context)
 	for _, a := range r.acts {
@@ -121,7 +122,7 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 				continue
 			}
 			r.checked = append(r.checked, id)
-			r.held[id] = conditionsHold(st, r.vals)
+			r.held[id] = conditionsHold(st, r.vals, memo)
 		}
 	}
 	return r
@@ -129,8 +130,8 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 
 // conditionsHold evaluates a statement's Condition block over the context's values by key
 // number: every condition holds; an invalid one is false in an Allow and true in a Deny
-// (fail-safe).
-func conditionsHold(st *stmtRef, vals [][]string) bool {
+// (fail-safe). memo keeps each predicate's truth for the request, by predicate number.
+func conditionsHold(st *stmtRef, vals [][]string, memo []int8) bool {
 	for i := range st.conds {
 		c := &st.conds[i]
 		if !c.valid {
@@ -139,7 +140,13 @@ func conditionsHold(st *stmtRef, vals [][]string) bool {
 			}
 			continue
 		}
-		if !c.pred.Holds(vals[c.key]) {
+		if memo[c.id] == 0 {
+			memo[c.id] = 1
+			if c.pred.Holds(vals[c.key]) {
+				memo[c.id] = 2
+			}
+		}
+		if memo[c.id] != 2 {
 			return false
 		}
 	}

@@ -43,8 +43,12 @@ type typedStmt struct {
 type typedCond struct {
 	valid bool
 	pred  policy.Predicate
-	key   int   // the number of pred.Key in a compiled program (program.keys)
 	err   error // the predicate could not be built although the policy set finds it valid
+	// sig identifies the condition among those of a policy set: operator, key (lower
+	// case) and values; equal sigs are the same predicate.
+	sig string
+	key int // the number of pred.Key in a compiled program (program.keys)
+	id  int // the number of sig in a compiled program (program.preds)
 }
 
 func (d *setBuilder) problem(att int, name string, stmt int, format string, args ...any) {
@@ -199,6 +203,7 @@ func (d *setBuilder) statement(att int, name string, fam policy.Family, st polic
 		tc := typedCond{valid: m["valid"] == true}
 		if tc.valid {
 			tc.pred, tc.err = policy.NewPredicate(c, d.predOpts)
+			tc.sig = fmt.Sprintf("%q %q %q", c.Operator, strings.ToLower(c.Key), c.Values)
 		}
 		ts.conds = append(ts.conds, tc)
 	}
