@@ -4,8 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/lint"
 )
 
 // inputs are the configuration and policy files as read, before compiling.
@@ -15,6 +19,9 @@ type inputs struct {
 	policies map[string][]*policy.File // resolved path → files
 	extra    map[string][]byte         // resolved path → content: CA bundles, server certificate and key
 	opa      []byte                    // the opa_config file, when set
+	// ruleDirs are the [lint] rules folders; their .rego files are in files and the
+	// digest (the linter reads them itself).
+	ruleDirs []string
 	files    []string
 	digest   string
 }
@@ -68,6 +75,21 @@ func readInputs(src source) (*inputs, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", r, len(data))
 		h.Write(data)
 	}
+	// Custom lint rules ([lint] rules): the proxy lints every load with them, so an edited
+	// rule is a change like an edited policy — in the digest, its folders watched.
+	if src.watchable() {
+		var files []string
+		in.ruleDirs, files = ruleFiles(src.name(), data)
+		for _, f := range files {
+			content, err := src.readFile(f)
+			if err != nil {
+				continue // the linter reports the folder when it loads it
+			}
+			in.files = append(in.files, f)
+			fmt.Fprintf(h, "%s\x00%d\x00", f, len(content))
+			h.Write(content)
+		}
+	}
 	if cfg.OPAConfig != "" {
 		r := src.resolve(cfg.OPAConfig)
 		data, err := src.readFile(r)
@@ -99,4 +121,23 @@ func principalPaths(p PrincipalConfig) []string {
 		out = append(out, a.Policy)
 	}
 	return out
+}
+
+// ruleFiles returns the [lint] rules folders of a configuration and the .rego files under
+// them, in walk order; a table that does not parse or a folder that cannot be read lists
+// nothing (loading reports those).
+func ruleFiles(name string, data []byte) (dirs, files []string) {
+	lc, err := lint.ParseConfig(name, data)
+	if err != nil {
+		return nil, nil
+	}
+	for _, dir := range lc.Rules {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".rego") {
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
+	return lc.Rules, files
 }

@@ -284,7 +284,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 		s.fallbackID = &identity{principal: s.fallback, auth: authDefault, project: cfg.Project}
 	}
 	if src.watchable() {
-		s.watch = watchDirs(s.Files, policyDirs(src, in.cfg))
+		s.watch = watchDirs(s.Files, append(policyDirs(src, in.cfg), in.ruleDirs...))
 	}
 	if cfg.DecisionLog != "-" {
 		s.decisionLog = src.resolve(cfg.DecisionLog)
@@ -444,7 +444,7 @@ func policyDirs(src source, cfg *Config) []string {
 }
 
 // watchDirs returns the folders to watch: the folder of every file read, and every policy
-// folder. Watching folders (not files) sees editors and ConfigMaps that replace files.
+// and lint rules folder. Watching folders (not files) sees editors and ConfigMaps that replace files.
 func watchDirs(files, dirs []string) []string {
 	seen := map[string]bool{}
 	var out []string

@@ -182,7 +182,7 @@ func relevantEvent(ev fsnotify.Event) bool {
 		return true
 	}
 	switch ext := filepath.Ext(base); ext {
-	case ".toml", ".json", "":
+	case ".toml", ".json", ".rego", "":
 		return true
 	default:
 		return false

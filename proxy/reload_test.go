@@ -307,3 +307,46 @@ policies = ["policies"]
 	}
 	t.Logf("%d requests over %d generations, %v reload failures", len(decisions), len(genVersion), counter(t, srv.metrics.reloadFailures))
 }
+
+// Custom lint rules ([lint] rules) for TestReloadSeesEditedLintRules: one that finds
+// nothing, and one that refuses every Allow statement.
+const (
+	quietRule = `package acme.ims
+
+deny contains "never" if { false }
+`
+	noAllowRule = `package acme.ims
+
+deny contains {"msg": "Allow statements are frozen", "code": "ACME-FROZEN"} if {
+	some a in input.actions
+	a.effect == "Allow"
+}
+`
+)
+
+// TestReloadSeesEditedLintRules: the proxy lints every load with the [lint] rules folder,
+// so editing a rule there is a change like editing a policy — the watcher sees it, the
+// reload lints with the new rule (and here refuses the set it now finds errors in), and a
+// SIGHUP does not call it unchanged.
+func TestReloadSeesEditedLintRules(t *testing.T) {
+	config := baseConfig + "\n[lint]\nrules = [\"rules\"]\n"
+	e := newEnv(t, config, map[string]string{"rules/acme.rego": quietRule}, withWatch(20*time.Millisecond))
+	waitWatching(t, e.oplog)
+	require.EqualValues(t, 1, e.srv.Snapshot().Generation)
+	assert.Contains(t, e.srv.Snapshot().watch, filepath.Join(e.dir, "rules"))
+
+	e.watchedChange(t, "rules/acme.rego", noAllowRule)
+	assert.Equal(t, 1.0, counter(t, e.srv.metrics.reloadFailures), "the edited rule was linted with")
+	assert.Contains(t, e.oplog.String(), "ACME-FROZEN")
+	assert.EqualValues(t, 1, e.srv.Snapshot().Generation, "the last good set keeps deciding")
+
+	// Back to the rule the running set was linted with: unchanged, nothing installed.
+	e.watchedChange(t, "rules/acme.rego", quietRule)
+	assert.Equal(t, 1.0, counter(t, e.srv.metrics.reloadFailures))
+	assert.EqualValues(t, 1, e.srv.Snapshot().Generation)
+
+	// SIGHUP: a rule file added to the folder is a change too.
+	e.writeFiles(t, map[string]string{"rules/more/frozen.rego": strings.Replace(noAllowRule, "acme.ims", "acme.more", 1)})
+	require.ErrorIs(t, e.srv.Hangup(context.Background()), ErrPolicyLint)
+	assert.EqualValues(t, 1, e.srv.Snapshot().Generation)
+}
