@@ -171,6 +171,15 @@ projects = ["ae-ad-1_dev"]
 	s2, err := l.Load(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, s.Digest, s2.Digest)
+	// The same files in another checkout: the digest names files relative to the
+	// configuration's folder, so it is the same.
+	other := t.TempDir()
+	require.NoError(t, os.CopyFS(other, os.DirFS(dir)))
+	l2 := *l
+	l2.ConfigPath = filepath.Join(other, "conf/imsguard.toml")
+	s3, err := l2.Load(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, s.Digest, s3.Digest)
 
 	t.Run("missing secret", func(t *testing.T) {
 		delete(env, "SK_P")

@@ -37,8 +37,17 @@ func readInputs(src source) (*inputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The digest names each file by its path relative to the configuration's folder, so
+	// the same files give the same digest in every checkout.
+	base := filepath.Dir(src.name())
+	rel := func(p string) string {
+		if r, err := filepath.Rel(base, p); err == nil {
+			return filepath.ToSlash(r)
+		}
+		return p
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00", src.name(), len(data))
+	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(src.name()), len(data))
 	h.Write(data)
 	in := &inputs{cfg: cfg, cfgData: data, policies: map[string][]*policy.File{}, files: []string{src.name()}}
 	for _, p := range policyPaths(cfg) {
@@ -53,7 +62,7 @@ func readInputs(src source) (*inputs, error) {
 		in.policies[r] = files
 		for _, f := range files {
 			in.files = append(in.files, f.Name)
-			fmt.Fprintf(h, "%s\x00%d\x00", f.Name, len(f.Data))
+			fmt.Fprintf(h, "%s\x00%d\x00", rel(f.Name), len(f.Data))
 			h.Write(f.Data)
 		}
 	}
@@ -72,7 +81,7 @@ func readInputs(src source) (*inputs, error) {
 		}
 		in.extra[r] = data
 		in.files = append(in.files, r)
-		fmt.Fprintf(h, "%s\x00%d\x00", r, len(data))
+		fmt.Fprintf(h, "%s\x00%d\x00", rel(r), len(data))
 		h.Write(data)
 	}
 	// Custom lint rules ([lint] rules): the proxy lints every load with them, so an edited
@@ -86,7 +95,7 @@ func readInputs(src source) (*inputs, error) {
 				continue // the linter reports the folder when it loads it
 			}
 			in.files = append(in.files, f)
-			fmt.Fprintf(h, "%s\x00%d\x00", f, len(content))
+			fmt.Fprintf(h, "%s\x00%d\x00", rel(f), len(content))
 			h.Write(content)
 		}
 	}
@@ -98,7 +107,7 @@ func readInputs(src source) (*inputs, error) {
 		}
 		in.opa = data
 		in.files = append(in.files, r)
-		fmt.Fprintf(h, "%s\x00%d\x00", r, len(data))
+		fmt.Fprintf(h, "%s\x00%d\x00", rel(r), len(data))
 		h.Write(data)
 	}
 	in.digest = hex.EncodeToString(h.Sum(nil))

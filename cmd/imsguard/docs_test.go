@@ -35,8 +35,8 @@ import (
 //	                            from there on: the document shows its own fixture
 //	<!-- not run: REASON -->     the next console block is not run, for the reason given
 //
-// Only what truly varies is normalised: loopback ports, validate's digest (it covers
-// absolute paths) and this binary's version.
+// Only what truly varies is normalised: loopback ports, validate's digest (it changes
+// with every edit of the example files) and this binary's version.
 
 // docsMaxNotRun bounds the skipped blocks: a block that is not run must say why, and there
 // are few.
@@ -248,13 +248,13 @@ func runDocBlock(t *testing.T, work, doc string, b docBlock, version string) {
 
 var (
 	loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d{2,5}\b`)
-	// configDigest is validate's digest of the files it read, which covers their absolute
-	// paths: it differs between checkouts.
+	// configDigest is validate's digest of the files it read: it changes with every edit
+	// of the example files, which the documentation should not have to follow.
 	configDigest = regexp.MustCompile(`(files?, digest )[0-9a-f]{16}\)`)
 )
 
 // normaliseDocOutput replaces what truly varies between runs: loopback ports, validate's
-// digest (it covers absolute paths), the version of this binary (shown as v0.1.0) and the
+// digest (it changes with every edit of the example files), the version of this binary (shown as v0.1.0) and the
 // example folder (shown as /home/user/repo).
 func normaliseDocOutput(s, work, version string) string {
 	s = loopbackPort.ReplaceAllString(s, "127.0.0.1:PORT")
