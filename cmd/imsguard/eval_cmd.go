@@ -23,6 +23,8 @@ type evalOptions struct {
 	body          string
 	project       string
 	ep            string
+	projectSet    bool // --project given (with --input it replaces the file's project)
+	epSet         bool // --enterprise-project given
 	resource      string
 	context       []string
 	absentNegated bool
@@ -66,8 +68,9 @@ are a string or a list of strings.
 
 Shorthand: --policy FILE (repeatable; attached to all projects), --action or
 --method/--url/--body, --project, --enterprise-project, --resource, --context key=value
-(repeatable). With --input, --context replaces the file's values for that key and
---resource the file's resource. g:CurrentTime defaults to now.
+(repeatable). With --input, --context replaces the file's values for that key, and
+--resource, --project and --enterprise-project the file's resource, project and enterprise
+project. g:CurrentTime defaults to now.
 
 Exit status: 0 Allow, 1 ExplicitDeny or ImplicitDeny, 2 input errors (the input file, a
 flag, a policy IAM would reject without --lenient).`,
@@ -80,6 +83,7 @@ flag, a policy IAM would reject without --lenient).`,
 			if err := checkFormat(o.format, "text", "json"); err != nil {
 				return err
 			}
+			o.projectSet, o.epSet = cmd.Flags().Changed("project"), cmd.Flags().Changed("enterprise-project")
 			ef, err := o.request(cmd.InOrStdin())
 			if err != nil {
 				return err
@@ -145,6 +149,12 @@ func (o *evalOptions) request(stdin io.Reader) (*authz.EvalFile, error) {
 		}
 		if err := o.addResource(&ef.Input); err != nil {
 			return nil, err
+		}
+		if o.projectSet {
+			ef.Input.Project = o.project
+		}
+		if o.epSet {
+			ef.Input.EnterpriseProjectID = o.ep
 		}
 		return ef, nil
 	}

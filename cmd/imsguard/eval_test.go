@@ -171,3 +171,45 @@ func TestEvalResource(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `--resource: invalid decision input: resource "obs:audit-logs" has 2 colon-separated part(s); a resource is service:region:account:type:path`)
 }
+
+// TestEvalInputOverrides: with --input, --project and --enterprise-project replace the
+// file's request project and enterprise project; left out, the file's values stand (the
+// flags' defaults do not apply).
+func TestEvalInputOverrides(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "in.json")
+	require.NoError(t, os.WriteFile(p, []byte(`{"attachments": [
+    {"policy": {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}, "scope": {"kind": "project", "projects": ["p1"]}},
+    {"policy": {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:get"]}]}, "scope": {"kind": "enterprise_project", "enterpriseProjects": ["ep-1"]}}],
+  "request": {"method": "GET", "url": "/v2/cloudimages?enterprise_project_id=ep-1", "project": "p1", "enterpriseProjectId": "ep-1"}}`), 0o600))
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"the file's project", nil, 0},
+		{"--project replaces it", []string{"--project", "p2"}, 1},
+		{"--project naming the file's", []string{"--project", "p1"}, 0},
+	}
+	ep := filepath.Join(t.TempDir(), "ep.json")
+	require.NoError(t, os.WriteFile(ep, []byte(`{"attachments": [
+    {"policy": {"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["ims:images:list"]}]}, "scope": {"kind": "enterprise_project", "enterpriseProjects": ["ep-1"]}}],
+  "request": {"action": "ims:images:list", "project": "p1", "enterpriseProjectId": "ep-1", "apiSupportsEnterpriseProject": true}}`), 0o600))
+	cases = append(cases, []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"the file's enterprise project", []string{"--input", ep}, 0},
+		{"--enterprise-project replaces it", []string{"--input", ep, "--enterprise-project", "ep-2"}, 1},
+	}...)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"eval", "--input", p}, tc.args...)
+			if len(tc.args) > 0 && tc.args[0] == "--input" {
+				args = append([]string{"eval"}, tc.args...)
+			}
+			stdout, stderr, code := runCLI(t, "", args...)
+			assert.Equal(t, tc.code, code, "%s%s", stdout, stderr)
+		})
+	}
+}
