@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,32 +41,14 @@ type statusLatencies map[int][]time.Duration
 
 // openLoopStatus is openLoopSlice recording the status of every answer.
 func openLoopStatus(client *http.Client, url string, rate int, d time.Duration) statusLatencies {
-	total := int(float64(rate) * d.Seconds())
-	interval := time.Second / time.Duration(rate)
-	lat := make([]time.Duration, total)
-	code := make([]int, total)
-	sem := make(chan struct{}, 4096)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < total; {
-		due := int(time.Since(start)/interval) + 1
-		for ; i < total && i < due; i++ {
-			scheduled := start.Add(time.Duration(i) * interval)
-			sem <- struct{}{}
-			n := i
-			wg.Go(func() {
-				defer func() { <-sem }()
-				if resp, err := client.Get(url); err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					code[n] = resp.StatusCode
-				}
-				lat[n] = time.Since(scheduled)
-			})
+	code := make([]int, int(float64(rate)*d.Seconds()))
+	lat := openLoopRun(rate, d, 4096, 100*time.Microsecond, func(i int) {
+		if resp, err := client.Get(url); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			code[i] = resp.StatusCode
 		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	wg.Wait()
+	})
 	out := statusLatencies{}
 	for i := range lat {
 		out[code[i]] = append(out[code[i]], lat[i])

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,31 +34,14 @@ func (r *tailRun) pct(p float64) time.Duration {
 // send time, to r: a stall counts against every request it delays (no coordinated
 // omission).
 func openLoopSlice(p *perfRequester, base string, rate int, d time.Duration, r *tailRun) {
-	total := int(float64(rate) * d.Seconds())
-	interval := time.Second / time.Duration(rate)
-	lat := make([]time.Duration, total)
 	var nerr atomic.Int64
-	sem := make(chan struct{}, 2048) // most requests outstanding; a full semaphore delays sends, which then count
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < total; {
-		due := int(time.Since(start)/interval) + 1
-		for ; i < total && i < due; i++ {
-			scheduled := start.Add(time.Duration(i) * interval)
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(i int) {
-				defer func() { <-sem; wg.Done() }()
-				if err := p.do(base); err != nil {
-					nerr.Add(1)
-					r.lastErr.Store(err.Error())
-				}
-				lat[i] = time.Since(scheduled)
-			}(i)
+	// At most 2,048 outstanding: a full pool delays sends, which then count.
+	lat := openLoopRun(rate, d, 2048, 100*time.Microsecond, func(int) {
+		if err := p.do(base); err != nil {
+			nerr.Add(1)
+			r.lastErr.Store(err.Error())
 		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	wg.Wait()
+	})
 	r.lat = append(r.lat, lat...)
 	r.errs += nerr.Load()
 }

@@ -121,16 +121,31 @@ func fmtRates(r []float64, format string) string {
 }
 
 // openLoop sends requests at a fixed rate for d (scheduled, not waiting for answers) and
-// returns the latencies measured from each request's scheduled time, so a stall counts
-// against every request it delays (no coordinated omission).
+// returns the latencies measured from each request's scheduled time, sorted, so a stall
+// counts against every request it delays (no coordinated omission).
 func openLoop(t *testing.T, url string, rate int, d time.Duration) (lat []time.Duration, errs int64) {
 	client := benchClient()
 	defer client.CloseIdleConnections()
+	var nerr atomic.Int64
+	lat = openLoopRun(rate, d, 1024, 50*time.Microsecond, func(int) {
+		if err := get(client, url); err != nil {
+			nerr.Add(1)
+		}
+	})
+	slices.Sort(lat)
+	return lat, nerr.Load()
+}
+
+// openLoopRun is the open-loop schedule of every load test: rate×d requests, request i
+// sent at start + i/rate by calling send(i) in a goroutine of its own, whether or not
+// earlier ones were answered, and its latency measured from that scheduled time. At most
+// outstanding requests are in flight (a full pool delays sends, and the delay counts); the
+// scheduler wakes every tick. The latencies are returned by request index.
+func openLoopRun(rate int, d time.Duration, outstanding int, tick time.Duration, send func(i int)) []time.Duration {
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
-	lat = make([]time.Duration, total)
-	var nerr atomic.Int64
-	sem := make(chan struct{}, 1024)
+	lat := make([]time.Duration, total)
+	sem := make(chan struct{}, outstanding)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < total; {
@@ -138,20 +153,17 @@ func openLoop(t *testing.T, url string, rate int, d time.Duration) (lat []time.D
 		for ; i < total && i < due; i++ {
 			scheduled := start.Add(time.Duration(i) * interval)
 			sem <- struct{}{}
-			wg.Add(1)
-			go func(i int) {
-				defer func() { <-sem; wg.Done() }()
-				if err := get(client, url); err != nil {
-					nerr.Add(1)
-				}
-				lat[i] = time.Since(scheduled)
-			}(i)
+			n := i
+			wg.Go(func() {
+				defer func() { <-sem }()
+				send(n)
+				lat[n] = time.Since(scheduled)
+			})
 		}
-		time.Sleep(50 * time.Microsecond)
+		time.Sleep(tick)
 	}
 	wg.Wait()
-	slices.Sort(lat)
-	return lat, nerr.Load()
+	return lat
 }
 
 func pct(lat []time.Duration, p float64) string {
