@@ -40,8 +40,10 @@ func report(t *testing.T, text string) {
 }
 
 // get sends one request and drains the answer.
-func get(client *http.Client, url string) error {
-	resp, err := client.Get(url)
+func get(client *http.Client, url string) error { return drainOK(client.Get(url)) }
+
+// drainOK drains and closes an answer; anything but a 200 is an error.
+func drainOK(resp *http.Response, err error) error {
 	if err != nil {
 		return err
 	}

@@ -218,16 +218,7 @@ func (p *perfRequester) do(base string) error {
 	if p.xff {
 		req.Header["X-Forwarded-For"] = []string{perfCallerAddr(int(p.next.Add(1)))}
 	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
+	return drainOK(p.client.Do(req))
 }
 
 func (p *perfRequester) close() { p.client.CloseIdleConnections() }
