@@ -47,6 +47,10 @@ type Options struct {
 	// QueueSize bounds the decision events waiting to be handed to the decision_logs
 	// plugin (default 10000); beyond it, events are dropped and counted (Dropped).
 	QueueSize int
+	// Redact, when Config was expanded by ExpandEnvRedact, is its Redact: Start's errors,
+	// OPA's log lines and the messages given to Failed go through it, so they never show a
+	// value substituted into Config.
+	Redact Redact
 }
 
 // Agent is OPA's plugin manager with the plugins an OPA configuration enables (bundle,
@@ -146,6 +150,12 @@ func CheckPlugins(name string, data []byte) error {
 // is activated before Start returns; downloads, uploads and status reports run in the
 // background until Stop.
 func Start(ctx context.Context, o Options) (*Agent, error) {
+	a, err := start(ctx, o)
+	return a, o.Redact.Error(err)
+}
+
+// start is Start, its errors not redacted yet.
+func start(ctx context.Context, o Options) (*Agent, error) {
 	if o.Activate == nil {
 		return nil, errors.New("fleet: no Activate function")
 	}
@@ -160,6 +170,9 @@ func Start(ctx context.Context, o Options) (*Agent, error) {
 		}
 	}
 	a := &Agent{failed: o.Failed, quit: make(chan struct{}), done: make(chan struct{})}
+	if o.Failed != nil && o.Redact != nil {
+		a.failed = func(msg string) { o.Failed(o.Redact(msg)) }
+	}
 	a.store = newVetoStore(inmem.New(), func(ctx context.Context, b *Bundle) (func(bool), error) {
 		finish, err := o.Activate(ctx, b)
 		if err != nil {
@@ -171,7 +184,7 @@ func Start(ctx context.Context, o Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, o.Name, err)
 	}
-	logger := newSlogLogger(o.Log)
+	logger := newSlogLogger(o.Log, o.Redact)
 	m, err := plugins.New(o.Config, id, a.store,
 		plugins.Info(rt),
 		plugins.Logger(logger),

@@ -16,6 +16,11 @@
 // plugin off the request path, which buffers, uploads (gzip POST), retries and
 // rate-limits them as the configuration says.
 //
+// The OPA configuration (env.go): ExpandEnv substitutes its ${NAME} references with
+// environment variables as `opa run` does, but fails closed (a variable not set, a bad
+// name, a value with a line break are errors naming file and line, never the value);
+// ExpandEnvRedact's Redact keeps the values out of OPA's errors and log lines.
+//
 // The package knows nothing of IMS or policies: the proxy gives it JSON and decides what
 // the JSON means. OPA types stay inside it. Exported functions are safe for concurrent
 // use; an Agent's methods are too.

@@ -11,17 +11,20 @@ import (
 )
 
 // slogLogger is OPA's logging.Logger writing to a log/slog logger, with component=opa and
-// OPA's fields as attributes. The level follows the slog handler's.
+// OPA's fields as attributes. The level follows the slog handler's. With redact, the
+// message and every field go through it (a field whose text it changes becomes that text):
+// OPA logs request URLs and headers other than Authorization at debug level.
 type slogLogger struct {
 	log    *slog.Logger
 	fields map[string]any
+	redact Redact
 }
 
-func newSlogLogger(log *slog.Logger) *slogLogger {
+func newSlogLogger(log *slog.Logger, redact Redact) *slogLogger {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &slogLogger{log: log.With("component", "opa")}
+	return &slogLogger{log: log.With("component", "opa"), redact: redact}
 }
 
 func (l *slogLogger) emit(level slog.Level, format string, a []any) {
@@ -31,9 +34,15 @@ func (l *slogLogger) emit(level slog.Level, format string, a []any) {
 	}
 	attrs := make([]slog.Attr, 0, len(l.fields))
 	for _, k := range slices.Sorted(maps.Keys(l.fields)) {
-		attrs = append(attrs, slog.Any(k, l.fields[k]))
+		v := l.fields[k]
+		if l.redact != nil {
+			if s := fmt.Sprint(v); l.redact(s) != s {
+				v = l.redact(s)
+			}
+		}
+		attrs = append(attrs, slog.Any(k, v))
 	}
-	l.log.LogAttrs(ctx, level, fmt.Sprintf(format, a...), attrs...)
+	l.log.LogAttrs(ctx, level, l.redact.String(fmt.Sprintf(format, a...)), attrs...)
 }
 
 func (l *slogLogger) Debug(f string, a ...any) { l.emit(slog.LevelDebug, f, a) }
@@ -47,7 +56,7 @@ func (l *slogLogger) WithFields(fields map[string]any) logging.Logger {
 		merged = map[string]any{}
 	}
 	maps.Copy(merged, fields)
-	return &slogLogger{log: l.log, fields: merged}
+	return &slogLogger{log: l.log, fields: merged, redact: l.redact}
 }
 
 // GetLevel reports the most verbose level the slog handler takes.
