@@ -28,8 +28,11 @@ type Server struct {
 	mu       sync.Mutex
 	bundles  map[string][]byte // path → bundle
 	down     bool
-	gets     int // bundle GETs answered with a body
-	notMod   int // bundle GETs answered 304
+	bearer   string // required bearer token; "" requires none
+	requests int    // every request received
+	unauth   int    // requests refused for their Authorization
+	gets     int    // bundle GETs answered with a body
+	notMod   int    // bundle GETs answered 304
 	inm      []string
 	events   []map[string]any
 	batches  int
@@ -62,6 +65,21 @@ func (s *Server) SetDown(down bool) {
 	s.mu.Unlock()
 }
 
+// SetBearer makes every request without "Authorization: Bearer token" fail with 401, as a
+// bundle server behind a token does; "" accepts any request again.
+func (s *Server) SetBearer(token string) {
+	s.mu.Lock()
+	s.bearer = token
+	s.mu.Unlock()
+}
+
+// Requests counts the requests received, and those refused with 401 (SetBearer).
+func (s *Server) Requests() (all, unauthorized int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests, s.unauth
+}
+
 // ETag is the entity tag the server gives data.
 func ETag(data []byte) string {
 	sum := sha256.Sum256(data)
@@ -70,10 +88,19 @@ func ETag(data []byte) string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	down := s.down
+	s.requests++
+	down, bearer := s.down, s.bearer
+	refused := bearer != "" && r.Header.Get("Authorization") != "Bearer "+bearer
+	if refused && !down {
+		s.unauth++
+	}
 	s.mu.Unlock()
 	if down {
 		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if refused {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
 	switch {
