@@ -77,16 +77,17 @@ func newFleetMetrics(reg prometheus.Registerer, dropped func() float64) *fleetMe
 	return m
 }
 
-// startFleet starts OPA's plugins from the opa_config file of s. A persisted bundle is
-// activated before it returns.
+// startFleet starts OPA's plugins from the opa_config file of s, its ${NAME} references
+// expanded by the loader (their values kept out of OPA's errors and log lines). A
+// persisted bundle is activated before it returns.
 func (srv *Server) startFleet(ctx context.Context, s *Snapshot) error {
 	name := s.src.display(s.src.resolve(s.Config.OPAConfig))
 	warns, err := fleet.CheckConfig(name, s.in.opa)
 	if err != nil {
-		return err
+		return s.in.opaRedact.Error(err)
 	}
 	for _, w := range warns {
-		srv.log.Warn(w)
+		srv.log.Warn(s.in.opaRedact.String(w))
 	}
 	id := srv.opts.InstanceID
 	if id == "" {
@@ -97,6 +98,7 @@ func (srv *Server) startFleet(ctx context.Context, s *Snapshot) error {
 		Name:     name,
 		ID:       id,
 		Log:      srv.log,
+		Redact:   s.in.opaRedact,
 		Activate: srv.activateBundle,
 		Failed: func(msg string) {
 			srv.fleetMetrics.activations.WithLabelValues("failed").Inc()

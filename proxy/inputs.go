@@ -9,16 +9,18 @@ import (
 	"strings"
 
 	"github.com/imsguard/imsguard/policy"
+	"github.com/imsguard/imsguard/rego/fleet"
 	"github.com/imsguard/imsguard/rego/lint"
 )
 
 // inputs are the configuration and policy files as read, before compiling.
 type inputs struct {
-	cfg      *Config
-	cfgData  []byte                    // the configuration text ([lint] is read from it)
-	policies map[string][]*policy.File // resolved path → files
-	extra    map[string][]byte         // resolved path → content: CA bundles, server certificate and key
-	opa      []byte                    // the opa_config file, when set
+	cfg       *Config
+	cfgData   []byte                    // the configuration text ([lint] is read from it)
+	policies  map[string][]*policy.File // resolved path → files
+	extra     map[string][]byte         // resolved path → content: CA bundles, server certificate and key
+	opa       []byte                    // the opa_config file, when set: as read, then as Loader.expandOPA expanded it
+	opaRedact fleet.Redact              // keeps the values expandOPA substituted out of OPA's messages
 	// ruleDirs are the [lint] rules folders; their .rego files are in files and the
 	// digest (the linter reads them itself).
 	ruleDirs []string
@@ -27,7 +29,9 @@ type inputs struct {
 }
 
 // readInputs reads and parses the configuration and every file it names: policies, CA
-// bundles, the server certificate and key. The digest covers all of them.
+// bundles, the server certificate and key, the [lint] rules, the opa_config file. The
+// digest covers all of them as read (the opa_config file before its ${NAME} references are
+// expanded: the digest holds no secret).
 func readInputs(src source) (*inputs, error) {
 	data, err := src.readConfig()
 	if err != nil {

@@ -72,7 +72,8 @@ type Loader struct {
 	Linters *Linters
 	// NewDecider compiles policies; nil uses NewEngine.
 	NewDecider DeciderFactory
-	// LookupEnv reads environment variables (secret keys); nil uses os.LookupEnv.
+	// LookupEnv reads environment variables (secret keys, the ${NAME} references of the
+	// opa_config file); nil uses os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 	// Runtime is the compiled decision Rego (authz.Prepare) shared by every engine the
 	// loader builds; nil compiles it for each engine.
@@ -153,6 +154,9 @@ func (l *Loader) load(ctx context.Context, skip string, b *fleet.Bundle) (*Snaps
 		if skip != "" && first.digest == skip {
 			return nil, errUnchanged
 		}
+		if err := l.expandOPA(src, first); err != nil {
+			return nil, err
+		}
 		var bc *BundleContents
 		if first.cfg.OPAConfig != "" && b != nil {
 			if bc, err = decodeBundle(b, first.cfg); err != nil {
@@ -183,6 +187,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 	pending := false
 	if cfg.OPAConfig != "" {
 		if _, err := fleet.CheckConfig(src.display(src.resolve(cfg.OPAConfig)), in.opa); err != nil {
+			err = in.opaRedact.Error(err)
 			return nil, &ConfigError{File: src.name(), Line: keyLine(in.cfgData, toml.Key{"opa_config"}, -1), Key: "opa_config", Err: fmt.Errorf("%w: %w", ErrInvalidConfig, err)}
 		}
 		if bc == nil {
@@ -348,12 +353,39 @@ func warmProjects(project string, atts []authz.Attachment) []string {
 	return out
 }
 
+// lookupEnv is LookupEnv, os.LookupEnv when it is nil.
+func (l *Loader) lookupEnv() func(string) (string, bool) {
+	if l.LookupEnv == nil {
+		return os.LookupEnv
+	}
+	return l.LookupEnv
+}
+
+// expandOPA substitutes the ${NAME} references of the opa_config file read (fleet.ExpandEnv)
+// once, before anything parses it: CheckConfig here, CheckPlugins in Preflight and OPA's
+// plugins in startFleet all see the expanded text, and in.opaRedact keeps the values out of
+// their messages. A reference that cannot be substituted is a ConfigError at the
+// opa_config key, wrapping ErrInvalidConfig unless the environment is at fault
+// (fleet.ErrEnv: a variable not set, like a secret_key_env). The substituted text is never
+// logged.
+func (l *Loader) expandOPA(src source, in *inputs) error {
+	if in.cfg.OPAConfig == "" {
+		return nil
+	}
+	opa, redact, err := fleet.ExpandEnvRedact(src.display(src.resolve(in.cfg.OPAConfig)), in.opa, l.lookupEnv())
+	if err != nil {
+		if !errors.Is(err, fleet.ErrEnv) {
+			err = fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		return &ConfigError{File: src.name(), Line: keyLine(in.cfgData, toml.Key{"opa_config"}, -1), Key: "opa_config", Err: err}
+	}
+	in.opa, in.opaRedact = opa, redact
+	return nil
+}
+
 // secrets reads the secret key of every access key that names an environment variable.
 func (l *Loader) secrets(s *Snapshot, cfg *Config) error {
-	lookup := l.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
+	lookup := l.lookupEnv()
 	if lc := cfg.EPLookup; lc.enabled() {
 		v, ok := lookup(lc.SecretKeyEnv)
 		if !ok || v == "" {

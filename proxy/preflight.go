@@ -30,7 +30,7 @@ type PreflightOptions struct {
 func Preflight(s *Snapshot, opts PreflightOptions) error {
 	if s.Config.OPAConfig != "" && s.in != nil {
 		// what OPA's plugin manager checks when the proxy starts its plugins
-		if err := fleet.CheckPlugins(s.src.display(s.src.resolve(s.Config.OPAConfig)), s.in.opa); err != nil {
+		if err := s.in.opaRedact.Error(fleet.CheckPlugins(s.src.display(s.src.resolve(s.Config.OPAConfig)), s.in.opa)); err != nil {
 			return fmt.Errorf("config %s: opa_config: %w", s.Source, err)
 		}
 	}
