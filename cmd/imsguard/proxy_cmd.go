@@ -140,12 +140,13 @@ func runWithReloadSignal(ctx context.Context, srv *proxy.Server) error {
 }
 
 // configError maps load errors: a configuration or policy that is wrong is exit 1 (the
-// answer is "no"), anything else (files missing, ports taken) exit 2. The message is kept
-// on one line.
+// answer is "no"), anything else (files missing, ports taken, an environment variable the
+// opa_config file names not set) exit 2. The message is kept on one line.
 func configError(err error) error {
 	code := 2
-	if errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, lint.ErrConfig) || isPolicyError(err) ||
-		errors.Is(err, proxy.ErrBundle) || errors.Is(err, fleet.ErrConfig) {
+	env := errors.Is(err, fleet.ErrEnv) // the file is fine, the environment is not: as a secret_key_env not set
+	if !env && (errors.Is(err, proxy.ErrInvalidConfig) || errors.Is(err, proxy.ErrPolicyLint) || errors.Is(err, lint.ErrConfig) || isPolicyError(err) ||
+		errors.Is(err, proxy.ErrBundle) || errors.Is(err, fleet.ErrConfig)) {
 		code = 1
 	}
 	return &exitError{code: code, err: oneLine(err)}

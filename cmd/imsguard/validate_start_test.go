@@ -136,3 +136,44 @@ func runProxyBriefly(t *testing.T, cfg string) (string, int) {
 	code := run(ctx, []string{"proxy", "--no-watch", "--log-level", "error", "--config", cfg}, strings.NewReader(""), &out, &errb)
 	return errb.String(), code
 }
+
+// TestValidateOPAConfigEnv: a ${NAME} of the opa_config file that cannot be expanded stops
+// `imsguard validate` (the real binary) and `imsguard proxy` alike, at the opa_config key,
+// naming the variable: exit 2 when the environment is at fault (as a secret_key_env not
+// set), 1 when the file is. Set, the configuration validates and the value is not printed.
+func TestValidateOPAConfigEnv(t *testing.T) {
+	const token = "QZXVALIDATETOKENQZX"
+	cases := []struct {
+		name, ref string
+		code      int
+		want      string
+	}{
+		{name: "not set", ref: "${IMSGUARD_TEST_UNSET_BUNDLE_TOKEN}", code: 2,
+			want: "opa.yaml:4: ${IMSGUARD_TEST_UNSET_BUNDLE_TOKEN} is not set in the environment; set it, or write the value in the file"},
+		{name: "not a name", ref: "${BUNDLE TOKEN}", code: 1, want: "opa.yaml:4: ${BUNDLE TOKEN} is not a variable name"},
+		{name: "set", ref: "${IMSGUARD_TEST_BUNDLE_TOKEN}"},
+	}
+	t.Setenv("IMSGUARD_TEST_BUNDLE_TOKEN", token)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeFile(t, dir, "imsguard.toml", "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:1\"\nopa_config = \"opa.yaml\"\n\n[metrics]\nlisten = \"\"\n", 0o600)
+			writeFile(t, dir, "opa.yaml", "services:\n  cp:\n    url: http://127.0.0.1:1\n    credentials: {bearer: {token: \""+tc.ref+"\"}}\n"+
+				"bundles:\n  imsguard: {service: cp, resource: b.tar.gz}\n", 0o600)
+			out, verr, vcode := runBinary(t, "", "validate", "--skip-host-checks", "--config", cfg)
+			assert.Equal(t, tc.code, vcode, "validate: %s", verr)
+			assert.NotContains(t, out+verr, token)
+			if tc.code == 0 {
+				assert.Contains(t, out, "valid")
+				return
+			}
+			perr, pcode := runProxyBriefly(t, cfg)
+			assert.Equal(t, tc.code, pcode, "proxy: %s", perr)
+			for _, msg := range []string{verr, perr} {
+				assert.Contains(t, msg, "imsguard.toml:3: opa_config: ")
+				assert.Contains(t, msg, tc.want)
+			}
+			assert.Equal(t, 1, strings.Count(verr, "\n"), "one line: %q", verr)
+		})
+	}
+}
