@@ -48,8 +48,8 @@ func ExpandEnv(name string, data []byte, lookup func(string) (string, bool)) ([]
 
 // ExpandEnvRedact is ExpandEnv that also returns the Redact of the values it substituted,
 // for OPA's errors and log lines about the expanded configuration (OPA quotes some
-// values in its errors: an unquoted numeric token is "cannot unmarshal number 123456 into
-// ... of type string"). The Redact is never nil.
+// settings in its errors, "unsupported algorithm '...'", and logs request headers other
+// than Authorization at debug level). The Redact is never nil.
 func ExpandEnvRedact(name string, data []byte, lookup func(string) (string, bool)) ([]byte, Redact, error) {
 	out, values, err := expandEnv(name, data, lookup)
 	if err != nil {
