@@ -162,3 +162,39 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// FuzzExpandEnv: whatever the file, an error never holds a value, a file without "${"
+// comes back as it was, and on success no value's reference is left and every value that
+// was substituted can be redacted back to its reference.
+func FuzzExpandEnv(f *testing.F) {
+	for _, s := range []string{
+		"services:\n  s: {url: \"${URL}\", credentials: {bearer: {token: \"${TOKEN}\"}}}\n",
+		"a: ${}\n", "a: ${1X}\n", "a: ${UNSET}\n", "a: ${NL}\n", "a: ${TOKEN\n}", "$TOKEN ${TOKEN}${TOKEN}",
+		"plain text", "${", "}${TOKEN}{",
+	} {
+		f.Add(s)
+	}
+	const secret = "s3cr3t-v4lue"
+	env := map[string]string{"TOKEN": secret, "URL": "https://bundles.example/" + secret, "EMPTY": "", "NL": secret + "\nkeys: {}"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	f.Fuzz(func(t *testing.T, text string) {
+		out, redact, err := ExpandEnvRedact("opa.yaml", []byte(text), lookup)
+		if err != nil {
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("the error quotes a value: %v", err)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("the error does not wrap ErrConfig: %v", err)
+			}
+			return
+		}
+		if !strings.Contains(text, "${") && string(out) != text {
+			t.Fatalf("a file without ${ changed: %q → %q", text, out)
+		}
+		if strings.Contains(text, "${TOKEN}") && !strings.Contains(text, secret) {
+			if strings.Contains(redact(string(out)), secret) {
+				t.Fatalf("redacted text still holds the value: %q", redact(string(out)))
+			}
+		}
+	})
+}
