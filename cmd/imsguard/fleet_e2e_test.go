@@ -314,10 +314,14 @@ func TestE2EFleet(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Load before the swap, the swap, and load after it: each waits on the clients' count
+	// of answered requests, so the swap happens under load however fast the machine is.
+	answered := func() int64 { return ok.Load() + bad.Load() }
+	require.Eventually(t, func() bool { return answered() >= 30 }, 30*time.Second, 10*time.Millisecond, "the load never started")
 	fw.cp.SetBundle(fleetResource, r4)
 	require.Eventually(t, func() bool { return bundleStatus()["active_revision"] == "r4" }, 30*time.Second, 50*time.Millisecond)
-	time.Sleep(700 * time.Millisecond)
+	after := answered()
+	require.Eventually(t, func() bool { return answered() >= after+30 }, 30*time.Second, 10*time.Millisecond, "no load after the swap")
 	close(stop)
 	wg.Wait()
 	assert.Zero(t, bad.Load(), "failed requests across the swap: %v", failures)
