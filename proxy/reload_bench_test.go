@@ -21,34 +21,10 @@ var benchPrincipals = 1000
 // Deny — as start-up and every reload do, and reports the time of one load and the heap
 // the snapshot keeps: a cold load where principals share policy sets (64 distinct), a
 // reload with nothing changed, and a cold load where every principal's set differs. Run
-// with -benchtime 1x (make bench-reload).
+// with -benchtime 1x: go test -run '^$' -bench Load1000Principals -benchtime 1x ./proxy/.
 func BenchmarkLoad1000Principals(b *testing.B) {
 	dir := b.TempDir()
-	acts := []string{"ims:images:list", "ims:images:get", "ims:images:update", "ims:*:get*", "ims:images:share", "ims:quotas:get", "ims:serverImages:create", "ims:images:upload"}
-	for p := range 64 {
-		var stmts []string
-		for s := range 8 {
-			effect := "Allow"
-			if s == 7 && p%2 == 1 {
-				effect = "Deny"
-			}
-			cond := ""
-			switch s % 3 {
-			case 0:
-				cond = `,"Condition":{"IpAddress":{"g:SourceIp":["10.0.0.0/8","192.0.2.0/24"]}}`
-			case 1:
-				cond = `,"Condition":{"DateLessThan":{"g:CurrentTime":["2030-01-01T00:00:00Z"]}}`
-			}
-			stmts = append(stmts, fmt.Sprintf(`{"Effect":%q,"Action":[%q]%s}`, effect, acts[(p+s)%len(acts)], cond))
-		}
-		text := `{"Version":"1.1","Statement":[` + strings.Join(stmts, ",") + `]}`
-		if err := os.MkdirAll(filepath.Join(dir, "policies"), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "policies", fmt.Sprintf("p%02d.json", p)), []byte(text), 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeBenchPolicies(b, dir)
 	ctx := context.Background()
 	rt, err := authz.Prepare(ctx)
 	if err != nil {
