@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -69,12 +68,11 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 	iamSrv := httptest.NewServer(w.iam)
 	dir := tb.TempDir()
 	files := map[string]string{"imsguard.toml": benchConfig, "policies/readonly.json": readOnlyPolicy, "policies/admin.json": adminPolicy}
+	r := strings.NewReplacer("{{UPSTREAM}}", w.upstream.URL, "{{IAM}}", iamSrv.URL)
 	for name, content := range files {
-		content = strings.NewReplacer("{{UPSTREAM}}", w.upstream.URL, "{{IAM}}", iamSrv.URL).Replace(content)
-		p := filepath.Join(dir, name)
-		require.NoError(tb, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(tb, os.WriteFile(p, []byte(content), 0o600))
+		files[name] = r.Replace(content)
 	}
+	writeTree(tb, dir, files)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
 	w.srv, err = NewServer(context.Background(), Options{

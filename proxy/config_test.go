@@ -126,11 +126,7 @@ func TestEmbeddedDefaultLoads(t *testing.T) {
 
 func TestLoaderResolvesAndRejects(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-	}
+	write := func(name, content string) { writeTree(t, dir, map[string]string{name: content}) }
 	write("conf/imsguard.toml", `upstream = "https://ims.example"
 decision_log = "logs/decisions.jsonl"
 [[principals]]

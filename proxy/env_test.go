@@ -144,10 +144,17 @@ func withSecrets(vars map[string]string) envOption {
 // writeFiles writes files (relative name → content) under dir, replacing placeholders.
 func (e *env) writeFiles(t testing.TB, files map[string]string) {
 	t.Helper()
+	r := strings.NewReplacer("{{UPSTREAM}}", e.up.URL, "{{IAM}}", e.iamSrv.URL)
 	for name, content := range files {
-		content = strings.ReplaceAll(content, "{{UPSTREAM}}", e.up.URL)
-		content = strings.ReplaceAll(content, "{{IAM}}", e.iamSrv.URL)
-		p := filepath.Join(e.dir, name)
+		writeTree(t, e.dir, map[string]string{name: r.Replace(content)})
+	}
+}
+
+// writeTree writes files (path relative to dir → content) under dir, making folders.
+func writeTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	}

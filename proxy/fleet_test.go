@@ -72,11 +72,7 @@ func (fe *fleetEnv) bundle(t *testing.T, revision, principals string, files map[
 	for k, v := range files {
 		all[k] = v
 	}
-	for name, content := range all {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-	}
+	writeTree(t, dir, all)
 	data, err := BundleData(filepath.Join(dir, "imsguard.toml"), nil)
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -290,11 +286,7 @@ func TestFleetPreflight(t *testing.T) {
 
 func TestBundleData(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-	}
+	write := func(name, content string) { writeTree(t, dir, map[string]string{name: content}) }
 	raw := "{\n  \"Version\": \"1.1\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": [\"ims:images:list\"]}]\n}\n"
 	write("policies/team/a.json", raw)
 	write("policies/team/b.json", readOnlyPolicy)

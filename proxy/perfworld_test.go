@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -153,11 +152,7 @@ func startCaseServer(tb testing.TB, c perfCase, upstream, extra string, decider 
 	for name, content := range c.policies {
 		files["policies/"+name] = content
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		require.NoError(tb, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(tb, os.WriteFile(p, []byte(content), 0o600))
-	}
+	writeTree(tb, dir, files)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
 	srv, err := NewServer(context.Background(), Options{

@@ -190,11 +190,7 @@ policies = ["policies"]
 		"C": {"imsguard.toml": config + "# version C\n", "policies/list.json": allow("ims:images:list"), "policies/get.json": `{"Version":`},
 	}
 	for v, files := range versions {
-		for name, content := range files {
-			p := filepath.Join(root, "..v"+v, name)
-			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-			require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-		}
+		writeTree(t, filepath.Join(root, "..v"+v), files)
 	}
 	swap := func(v string) {
 		tmp := filepath.Join(root, "..data_tmp")
