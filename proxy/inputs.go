@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"path/filepath"
-	"strings"
 
 	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/fleet"
@@ -51,9 +49,14 @@ func readInputs(src source) (*inputs, error) {
 		return p
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(src.name()), len(data))
-	h.Write(data)
-	in := &inputs{cfg: cfg, cfgData: data, policies: map[string][]*policy.File{}, files: []string{src.name()}}
+	in := &inputs{cfg: cfg, cfgData: data, policies: map[string][]*policy.File{}}
+	// record adds a file read to the list and the digest.
+	record := func(p string, data []byte) {
+		in.files = append(in.files, p)
+		fmt.Fprintf(h, "%s\x00%d\x00", rel(p), len(data))
+		h.Write(data)
+	}
+	record(src.name(), data)
 	for _, p := range policyPaths(cfg) {
 		r := src.resolve(p)
 		if _, done := in.policies[r]; done {
@@ -65,9 +68,7 @@ func readInputs(src source) (*inputs, error) {
 		}
 		in.policies[r] = files
 		for _, f := range files {
-			in.files = append(in.files, f.Name)
-			fmt.Fprintf(h, "%s\x00%d\x00", rel(f.Name), len(f.Data))
-			h.Write(f.Data)
+			record(f.Name, f.Data)
 		}
 	}
 	in.extra = map[string][]byte{}
@@ -84,9 +85,7 @@ func readInputs(src source) (*inputs, error) {
 			return nil, fmt.Errorf("config %s: %w", src.name(), err)
 		}
 		in.extra[r] = data
-		in.files = append(in.files, r)
-		fmt.Fprintf(h, "%s\x00%d\x00", rel(r), len(data))
-		h.Write(data)
+		record(r, data)
 	}
 	// Custom lint rules ([lint] rules): the proxy lints every load with them, so an edited
 	// rule is a change like an edited policy — in the digest, its folders watched.
@@ -98,9 +97,7 @@ func readInputs(src source) (*inputs, error) {
 			if err != nil {
 				continue // the linter reports the folder when it loads it
 			}
-			in.files = append(in.files, f)
-			fmt.Fprintf(h, "%s\x00%d\x00", rel(f), len(content))
-			h.Write(content)
+			record(f, content)
 		}
 	}
 	if cfg.OPAConfig != "" {
@@ -110,9 +107,7 @@ func readInputs(src source) (*inputs, error) {
 			return nil, fmt.Errorf("config %s: opa_config: %w", src.name(), err)
 		}
 		in.opa = data
-		in.files = append(in.files, r)
-		fmt.Fprintf(h, "%s\x00%d\x00", rel(r), len(data))
-		h.Write(data)
+		record(r, data)
 	}
 	in.digest = hex.EncodeToString(h.Sum(nil))
 	return in, nil
@@ -136,21 +131,17 @@ func principalPaths(p PrincipalConfig) []string {
 	return out
 }
 
-// ruleFiles returns the [lint] rules folders of a configuration and the .rego files under
-// them, in walk order; a table that does not parse or a folder that cannot be read lists
-// nothing (loading reports those).
+// ruleFiles returns the [lint] rules folders of a configuration and the rule files the
+// linter reads from them (lint.RuleFiles); a table that does not parse or a folder that
+// cannot be read lists nothing (loading reports those).
 func ruleFiles(name string, data []byte) (dirs, files []string) {
 	lc, err := lint.ParseConfig(name, data)
 	if err != nil {
 		return nil, nil
 	}
 	for _, dir := range lc.Rules {
-		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".rego") {
-				files = append(files, path)
-			}
-			return nil
-		})
+		names, _ := lint.RuleFiles(dir)
+		files = append(files, names...)
 	}
 	return lc.Rules, files
 }

@@ -17,6 +17,23 @@ import (
 //go:embed *.rego
 var ruleModules embed.FS
 
+// RuleFiles lists the rule files a rules folder gives the linter: every *.rego file under
+// dir, recursively, test files excluded, sorted.
+func RuleFiles(dir string) ([]string, error) {
+	var names []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".rego") && !strings.HasSuffix(path, "_test.rego") {
+			names = append(names, path)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	return names, err
+}
+
 // parseRuleDirs parses every *.rego file under the given directories (recursively, test
 // files excluded), for --rules. Errors name the file and say how to fix it.
 func parseRuleDirs(dirs []string) (map[string]*ast.Module, error) {
@@ -29,23 +46,13 @@ func parseRuleDirs(dirs []string) (map[string]*ast.Module, error) {
 		if !info.IsDir() {
 			return nil, fmt.Errorf("load rules %s: not a directory (give the folder holding your .rego files)", dir)
 		}
-		var names []string
-		err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && strings.HasSuffix(path, ".rego") && !strings.HasSuffix(path, "_test.rego") {
-				names = append(names, path)
-			}
-			return nil
-		})
+		names, err := RuleFiles(dir)
 		if err != nil {
 			return nil, fmt.Errorf("load rules %s: %w", dir, err)
 		}
 		if len(names) == 0 {
 			return nil, fmt.Errorf("load rules %s: no .rego files found", dir)
 		}
-		sort.Strings(names)
 		for _, name := range names {
 			src, err := os.ReadFile(name)
 			if err != nil {
