@@ -2,7 +2,6 @@ package authz
 
 import (
 	"fmt"
-	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -36,38 +35,41 @@ func newDecisionCache(size int) (*decisionCache, error) {
 	return c, nil
 }
 
-// cacheKey is the key of a prepared request: its shape, then one bit per conditional
-// statement checked ('1': its conditions hold).
-func cacheKey(r *request, epSupported bool, scopedEPs map[string]bool) string {
-	var b strings.Builder
-	b.WriteString(r.project)
-	b.WriteByte(0)
+// appendCacheKey appends the key of a prepared request to b: its shape, then one bit per
+// conditional statement checked ('1': its conditions hold).
+func appendCacheKey(b []byte, r *request, epSupported bool, scopedEPs map[string]bool) []byte {
+	b = append(b, r.project...)
+	b = append(b, 0)
 	switch {
 	case !epSupported:
 	case r.epUnknown:
-		b.WriteByte('?')
+		b = append(b, '?')
 	case scopedEPs[r.ep]:
-		b.WriteString(r.ep)
+		b = append(b, r.ep...)
 	}
-	b.WriteByte(0)
+	b = append(b, 0)
 	if epSupported {
-		b.WriteByte('1')
+		b = append(b, '1')
 	}
 	for _, a := range r.acts {
-		b.WriteByte(0)
-		b.WriteString(a)
+		b = append(b, 0)
+		b = append(b, a...)
 	}
-	if len(r.res) > 0 {
-		b.WriteByte(1)
-		b.WriteString(strings.Join(r.res, ":"))
+	for i, p := range r.res {
+		if i == 0 {
+			b = append(b, 1)
+		} else {
+			b = append(b, ':')
+		}
+		b = append(b, p...)
 	}
-	b.WriteByte(2)
+	b = append(b, 2)
 	for _, id := range r.checked {
 		if r.held[id] {
-			b.WriteByte('1')
+			b = append(b, '1')
 		} else {
-			b.WriteByte('0')
+			b = append(b, '0')
 		}
 	}
-	return b.String()
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -79,11 +80,34 @@ type request struct {
 	checked   []int      // conditional statement ids checked, in order (the cache key's bits)
 }
 
-// newRequest prepares the per-request facts: the scope, the resource, and which
-// conditional statements hold.
-func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *request {
-	r := &request{project: in.Project}
-	r.acts = make([]string, len(acts))
+// requestBuf backs a request's slices at the sizes most policy sets need, so preparing a
+// request allocates nothing for them (larger sets fall back to make). Buffers are pooled:
+// nothing a decision returns points into one.
+type requestBuf struct {
+	acts    [4]string
+	state   [2 * 64]bool // held, then seen, for up to 64 statements
+	memo    [32]int8
+	checked [16]int
+	vals    [4][]string
+	seen    [4]bool
+}
+
+var requestBufs = sync.Pool{New: func() any { return new(requestBuf) }}
+
+// bufOr returns buf[:n] when it is long enough, a new slice otherwise.
+func bufOr[T any](buf []T, n int) []T {
+	if n <= len(buf) {
+		clear(buf[:n])
+		return buf[:n:n]
+	}
+	return make([]T, n)
+}
+
+// newRequest prepares the per-request facts, the request's slices backed by buf: the
+// scope, the resource, and which conditional statements hold.
+func (c *compiled) newRequest(buf *requestBuf, in Input, acts []string, epSupported bool) request {
+	r := request{project: in.Project}
+	r.acts = bufOr(buf.acts[:], len(acts))
 	for i, a := range acts {
 		r.acts[i] = strings.ToLower(a)
 	}
@@ -101,12 +125,12 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 		return r
 	}
 	n := len(c.stmts)
-	state := make([]bool, 2*n) // held, then seen
+	state := bufOr(buf.state[:], 2*n) // held, then seen
 	r.held = state[:n:n]
 	seen := state[n:]
-	memo := make([]int8, len(c.preds)) // by predicate number: 0 not evaluated, 1 false, 2 true
-	r.checked = make([]int, 0, min(len(c.conditional), 16))
-	r.vals = c.contextByKey(in.Context)
+	memo := bufOr(buf.memo[:], len(c.preds)) // by predicate number: 0 not evaluated, 1 false, 2 true
+	checked := buf.checked[:0]
+	r.vals = c.contextByKey(in.Context, bufOr(buf.vals[:], len(c.keys)), bufOr(buf.seen[:], len(c.keys)))
 	for _, a := range r.acts {
 		ids, ok := c.byAction[a]
 		if !ok && !c.catalog[a] {
@@ -121,10 +145,11 @@ func (c *compiled) newRequest(in Input, acts []string, epSupported bool) *reques
 			if !st.applies(r.project, r.ep, r.epUnknown) {
 				continue
 			}
-			r.checked = append(r.checked, id)
+			checked = append(checked, id)
 			r.held[id] = conditionsHold(st, r.vals, memo)
 		}
 	}
+	r.checked = checked
 	return r
 }
 
@@ -165,17 +190,10 @@ var lowerKeys = map[string]string{
 }
 
 // contextByKey resolves a request's context to the values of each condition key the
-// program reads, by key number; the context's keys may be spelt in any case, and keys
-// differing only in case are merged, as the reference does. An absent key is nil.
-func (c *compiled) contextByKey(ctx map[string][]string) [][]string {
-	vals := make([][]string, len(c.keys))
-	var seen []bool // keys found: a second spelling of one merges
-	var small [16]bool
-	if len(c.keys) <= len(small) {
-		seen = small[:len(c.keys)]
-	} else {
-		seen = make([]bool, len(c.keys))
-	}
+// program reads, by key number, into vals (len(c.keys), zeroed; seen is scratch of the
+// same length); the context's keys may be spelt in any case, and keys differing only in
+// case are merged, as the reference does. An absent key is nil.
+func (c *compiled) contextByKey(ctx map[string][]string, vals [][]string, seen []bool) [][]string {
 	for k, v := range ctx {
 		lk, ok := lowerKeys[k]
 		if !ok {
@@ -288,13 +306,14 @@ func (c *compiled) decide(ctx context.Context, r *request, acts []string, name f
 		}
 		var ids []int
 		var derr error
+		truth := r.held // not r in the closure: that would move the request to the heap
 		hits.Foreach(func(x *ast.Term) {
 			v, err := num(x)
 			if err != nil {
 				derr = err
 				return
 			}
-			stmts, ok := c.hitsOf(v, r.held)
+			stmts, ok := c.hitsOf(v, truth)
 			if !ok {
 				derr = fmt.Errorf("compiled result: bad hit %d", v)
 				return

@@ -299,16 +299,19 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 // every condition it checked, so a decision is reused exactly when it must be the same —
 // whatever the time, the address or the user, as long as each condition says the same.
 func (e *Engine) decideCompiled(ctx context.Context, in Input, acts []string, epSupported bool) (Decision, error) {
-	r := e.prog.newRequest(in, acts, epSupported)
+	buf := requestBufs.Get().(*requestBuf)
+	defer requestBufs.Put(buf) // r, backed by buf, is not used past this call
+	r := e.prog.newRequest(buf, in, acts, epSupported)
 	key := ""
 	if e.cache != nil {
-		key = cacheKey(r, epSupported, e.scopedEPs)
+		var kb [256]byte
+		key = string(appendCacheKey(kb[:0], &r, epSupported, e.scopedEPs))
 		if d, ok := e.cache.Get(key); ok {
 			d.Cached = true
 			return d, nil
 		}
 	}
-	d, err := e.prog.decide(ctx, r, acts, e.name)
+	d, err := e.prog.decide(ctx, &r, acts, e.name)
 	if err != nil {
 		return Decision{}, fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
