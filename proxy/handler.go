@@ -21,10 +21,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer srv.metrics.inflight.Add(-1)
 	x := &exchange{} // all per-request state in one allocation
 	rec, fw := &x.rec, &x.fw
-	*rec = record{id: newDecisionID(), generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
+	ids := newRequestIDs()
+	*rec = record{id: ids[:16], generation: s.Generation, revision: s.Revision, start: start, method: r.Method, enforced: s.enforcing()}
 	fw.rec = rec
 	fw.trace = &x.trace
-	srv.tracing.begin(r, fw.trace) // the caller's trace context, or a new one (tracing.go)
+	srv.tracing.begin(r, fw.trace, ids[16:]) // the caller's trace context, or a new one (tracing.go)
 	rec.traceID, rec.spanID = fw.trace.traceID, fw.trace.spanID
 	defer fw.trace.end(rec)
 	x.sw.ResponseWriter = w
@@ -234,15 +235,22 @@ func tokenResult(id *identity, d *denial) string {
 	}
 }
 
-// newDecisionID returns a random 16-hex-digit id. Ids correlate log lines; they are not
-// secrets, so math/rand suffices.
-func newDecisionID() string {
+// newRequestIDs returns the random ids of a request in one string of 64 hex digits: the
+// decision id (16 digits), then a trace id (32) and a span id (16) for a request that
+// brings no trace context. Ids correlate log lines; they are not secrets, so math/rand
+// suffices. No 16-digit word is all zeros (an all-zero trace or span id is invalid).
+func newRequestIDs() string {
 	const hex = "0123456789abcdef"
-	var b [16]byte
-	n := rand.Uint64()
-	for i := 15; i >= 0; i-- {
-		b[i] = hex[n&0xF]
-		n >>= 4
+	var b [64]byte
+	for w := range 4 {
+		n := rand.Uint64()
+		if n == 0 {
+			n = 1
+		}
+		for i := 16*w + 15; i >= 16*w; i-- {
+			b[i] = hex[n&0xF]
+			n >>= 4
+		}
 	}
 	return string(b[:])
 }

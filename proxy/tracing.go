@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
@@ -130,8 +129,9 @@ type reqTrace struct {
 var noopSpan = trace.SpanFromContext(context.Background())
 
 // begin starts the trace of r in rt (part of the request's state, so no allocation): the
-// caller's trace context when it sent a valid traceparent, else a new trace.
-func (t *Tracing) begin(r *http.Request, rt *reqTrace) {
+// caller's trace context when it sent a valid traceparent, else a new trace, whose ids
+// are taken from fresh (48 random hex digits: the trace id, then the span id).
+func (t *Tracing) begin(r *http.Request, rt *reqTrace, fresh string) {
 	ctx := r.Context()
 	*rt = reqTrace{ctx: ctx, server: noopSpan}
 	if r.Header.Get("Traceparent") != "" {
@@ -149,9 +149,9 @@ func (t *Tracing) begin(r *http.Request, rt *reqTrace) {
 	if parent := trace.SpanContextFromContext(ctx); parent.IsValid() {
 		rt.traceID = parent.TraceID().String()
 	} else {
-		rt.traceID = randomHex(rand.Uint64(), rand.Uint64())
+		rt.traceID = fresh[:32]
 	}
-	rt.spanID = randomHex(rand.Uint64())
+	rt.spanID = fresh[32:48]
 }
 
 // start starts a child span of the request (a no-op span when not exporting).
@@ -210,18 +210,3 @@ func signsHeader(auth, name string) bool {
 	return false
 }
 
-// randomHex renders random words as hex: a trace id (two words) or span id (one) that no
-// one else chose. Ids correlate, they are not secrets: math/rand suffices.
-func randomHex(words ...uint64) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, 0, 16*len(words))
-	for _, w := range words {
-		if w == 0 {
-			w = 1 // an all-zero id is invalid
-		}
-		for i := 60; i >= 0; i -= 4 {
-			b = append(b, digits[w>>uint(i)&0xF])
-		}
-	}
-	return string(b)
-}

@@ -142,3 +142,19 @@ func TestSignsHeader(t *testing.T) {
 	assert.False(t, signsHeader("", "traceparent"))
 	assert.False(t, signsHeader("SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=traceparent", "traceparent"))
 }
+
+// TestNewRequestIDs: one string holds a request's decision id, trace id and span id as
+// distinct random words, valid as W3C trace context ids.
+func TestNewRequestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		ids := newRequestIDs()
+		require.Regexp(t, `^[0-9a-f]{64}$`, ids)
+		for w := 0; w < 64; w += 16 {
+			word := ids[w : w+16]
+			require.NotEqual(t, strings.Repeat("0", 16), word, "an all-zero id is invalid")
+			require.False(t, seen[word], "word %s repeated", word)
+			seen[word] = true
+		}
+	}
+}
