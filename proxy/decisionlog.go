@@ -224,8 +224,27 @@ func (rec *record) appendResult(b []byte) []byte {
 	return b
 }
 
+// appendMillis appends d in milliseconds to microsecond precision, as the shortest
+// decimal ("12", "0.5", "3.125"): strconv.AppendFloat(b, µs/1000, 'f', -1, 64) without the
+// float.
 func appendMillis(b []byte, d time.Duration) []byte {
-	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)
+	us := d.Microseconds()
+	if us < 0 {
+		b = append(b, '-')
+	}
+	ms, frac := us/1000, us%1000
+	if us < 0 {
+		ms, frac = -ms, -frac
+	}
+	b = strconv.AppendUint(b, uint64(ms), 10)
+	if frac == 0 {
+		return b
+	}
+	b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 func jsonField(b []byte, key, value string) []byte {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +179,19 @@ func TestDecisionLineTraceAndBundle(t *testing.T) {
 		assert.Equal(t, m[k], v, k)
 	}
 	assert.Equal(t, len(m), len(input)+len(result)+3+2+3+3, "and time, level, msg; decision_id, generation; trace_id, span_id, bundles; upstream_ms, decision_ms, latency_ms")
+}
+
+// TestAppendMillis: the decision line's durations read as the shortest decimal number of
+// milliseconds, exactly as formatting the float would give them.
+func TestAppendMillis(t *testing.T) {
+	cases := []time.Duration{0, time.Microsecond, 999 * time.Nanosecond, 10 * time.Microsecond, 100 * time.Microsecond,
+		time.Millisecond, 1500 * time.Microsecond, 1234567 * time.Microsecond, time.Hour, -2500 * time.Microsecond, -time.Microsecond}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		cases = append(cases, time.Duration(r.Int64N(int64(100*time.Hour)))-time.Duration(r.Int64N(int64(time.Second))))
+	}
+	for _, d := range cases {
+		want := strconv.AppendFloat(nil, float64(d.Microseconds())/1000, 'f', -1, 64)
+		require.Equal(t, string(want), string(appendMillis([]byte("x"), d))[1:], "%v", d)
+	}
 }
