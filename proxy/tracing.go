@@ -209,4 +209,3 @@ func signsHeader(auth, name string) bool {
 	}
 	return false
 }
-
