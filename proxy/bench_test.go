@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imsguard/imsguard/proxy/stub"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // benchWorld is an upstream answering like IMS (a small JSON list), an imsguard proxy and a
@@ -193,7 +194,7 @@ func BenchmarkDecide(b *testing.B) {
 				rec := &record{}
 				rw := httptest.NewRecorder()
 				bb := &bodyBuffer{w: rw, r: r, max: s.cat.MaxBody(), deadline: time.Second}
-				if d := w.srv.decide(rw, r, s, rec, &forwarding{rec: rec}, bb, time.Now()); d != nil {
+				if d := w.srv.decide(rw, r, s, rec, &forwarding{rec: rec}, bb, &authz.Globals{}, time.Now()); d != nil {
 					b.Fatalf("denied: %s", d.msg)
 				}
 			}

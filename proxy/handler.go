@@ -33,7 +33,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.idHeader[0] = rec.id
 	w.Header()[HeaderDecisionID] = x.idHeader[:]
 
-	d := srv.decide(w, r, s, rec, fw, &x.bb, start)
+	d := srv.decide(w, r, s, rec, fw, &x.bb, &x.globals, start)
 	rec.decideDur = srv.now().Sub(start)
 	rec.enforced = s.enforces(rec.principal, rec.api) // staged rollout (rollout.go)
 	if d != nil {
@@ -74,14 +74,15 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchange is the state of one request: what is logged, what Rewrite needs, the status
-// seen, the body read for the decision, the context that carries fw to Rewrite, and the
-// backing array of the decision id header.
+// seen, the body read for the decision, the condition keys, the context that carries fw
+// to Rewrite, and the backing array of the decision id header.
 type exchange struct {
 	rec      record
 	fw       forwarding
 	sw       statusWriter
 	bb       bodyBuffer
 	trace    reqTrace
+	globals  authz.Globals
 	ctx      fwdContext
 	idHeader [1]string
 }
@@ -96,7 +97,7 @@ func (srv *Server) finish(rec *record) {
 
 // decide runs every check in order and returns nil only when the request may be forwarded
 // to fw.path. It fills rec as it learns things.
-func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, rec *record, fw *forwarding, bb *bodyBuffer, now time.Time) *denial {
+func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, rec *record, fw *forwarding, bb *bodyBuffer, g *authz.Globals, now time.Time) *denial {
 	if s.pending {
 		return noBundle() // opa_config and no bundle yet: fail closed
 	}
@@ -180,7 +181,11 @@ func (srv *Server) decide(w http.ResponseWriter, r *http.Request, s *Snapshot, r
 
 	in := authz.Input{Actions: res.Actions, API: res.API, URL: res.Path, Project: id.project}
 	if id.principal.readsContext {
-		in.Context = id.conditionContext(srv.clock.currentTime(now), fw.sourceIP)
+		id.globals(g, srv.clock.currentTime(now), fw.sourceIP)
+		in.Globals = g
+		if id.principal.contextMap {
+			in.Context, in.Globals = in.ContextMap(), nil
+		}
 	}
 	if res.Query != "" {
 		in.URL += "?" + res.Query

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/rego/authz"
 )
 
 // How a caller was identified, as logged ("auth").
@@ -151,28 +152,22 @@ func unauthorized(msg string, err error) *denial {
 	return &denial{status: http.StatusUnauthorized, reason: reasonIdentity, msg: msg, err: err}
 }
 
-// conditionContext builds the global condition keys of the request; currentTime is the
+// globals sets the global condition keys of the request in g; currentTime is the
 // g:CurrentTime value (ISO 8601, UTC, seconds).
-func (id *identity) conditionContext(currentTime, source string) map[string][]string {
-	c := make(map[string][]string, 6)
-	v := new([6]string) // one allocation backs every one-element value
-	set := func(i int, key, val string) {
-		v[i] = val
-		c[key] = v[i : i+1 : i+1]
-	}
-	set(0, "g:CurrentTime", currentTime)
+func (id *identity) globals(g *authz.Globals, currentTime, source string) {
+	*g = authz.Globals{}
+	g.Set(authz.GlobalCurrentTime, currentTime)
 	if source != "" {
-		set(1, "g:SourceIp", source)
+		g.Set(authz.GlobalSourceIP, source)
 	}
-	set(2, "g:ProjectName", id.project)
+	g.Set(authz.GlobalProjectName, id.project)
 	if t := id.token; t != nil {
-		set(3, "g:UserName", t.UserName)
-		set(4, "g:UserId", t.UserID)
+		g.Set(authz.GlobalUserName, t.UserName)
+		g.Set(authz.GlobalUserID, t.UserID)
 		if t.DomainName != "" {
-			set(5, "g:DomainName", t.DomainName)
+			g.Set(authz.GlobalDomainName, t.DomainName)
 		}
 	}
-	return c
 }
 
 // secondClock formats g:CurrentTime once per second instead of once per request. Safe for

@@ -275,7 +275,7 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 			return nil, fmt.Errorf("%s: principal %q: %w", where, pc.Name, err)
 		}
 		p := &Principal{Name: pc.Name, Attachments: atts, decider: d, signer: s.upstreamCreds[pc.Name], scopedEPs: scopedEPs(atts),
-			readsContext: l.NewDecider != nil || hasConditions(atts)}
+			readsContext: l.NewDecider != nil || hasConditions(atts), contextMap: l.NewDecider != nil}
 		s.principals[p.Name] = p
 		for _, ak := range pc.AccessKeys {
 			s.byAK[ak] = p

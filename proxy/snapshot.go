@@ -29,7 +29,10 @@ type Principal struct {
 	// attachments without any Condition, which decides without them (the handler then
 	// skips building them).
 	readsContext bool
-	signer       *upstreamCred // signs credential-less requests upstream, or nil
+	// contextMap: the decider is not the Rego engine and gets the condition keys as
+	// Input.Context, the map its interface documents, instead of Input.Globals.
+	contextMap bool
+	signer     *upstreamCred // signs credential-less requests upstream, or nil
 	// scopedEPs are the enterprise projects the principal's attachments are scoped to;
 	// when empty, a request's enterprise project cannot change a decision.
 	scopedEPs map[string]bool

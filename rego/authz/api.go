@@ -61,6 +61,11 @@ type Input struct {
 	EnterpriseProjectUnknown bool
 	APISupportsEP            *bool               // overrides the catalog's enterprise_project flag
 	Context                  map[string][]string // condition keys (g:UserName, g:SourceIp, ...) → values
+	// Globals, when set, are the request's values of GlobalKeys, read exactly as if each
+	// key set were one more entry of Context (a key in both has the values
+	// of both, as spellings of one key in Context do). A proxy fills them for every request
+	// without building a map; ContextMap gives the merged map.
+	Globals *Globals
 	// Resource is the resource the request acts on (spec §6.3),
 	// service:region:account:type:path, for resource-capable services; "" for none (IMS
 	// requests): statements with a Resource then never apply.
@@ -68,6 +73,50 @@ type Input struct {
 
 	// Explain asks for the skipped attachments and missing condition keys (offline tools).
 	Explain bool
+}
+
+// GlobalKeys are the global condition keys a proxy establishes for every request, in the
+// order of Globals.
+var GlobalKeys = [NumGlobals]string{"g:CurrentTime", "g:SourceIp", "g:ProjectName", "g:UserName", "g:UserId", "g:DomainName"}
+
+// The indexes of GlobalKeys.
+const (
+	GlobalCurrentTime = iota
+	GlobalSourceIP
+	GlobalProjectName
+	GlobalUserName
+	GlobalUserID
+	GlobalDomainName
+	NumGlobals // the number of GlobalKeys
+)
+
+// Globals holds one request's values of GlobalKeys: Value[i] is the value of
+// GlobalKeys[i] where Has[i] (it may be ""); a key without Has is absent.
+type Globals struct {
+	Value [NumGlobals]string
+	Has   [NumGlobals]bool
+}
+
+// Set gives GlobalKeys[i] the value v.
+func (g *Globals) Set(i int, v string) { g.Value[i], g.Has[i] = v, true }
+
+// ContextMap returns the request's condition keys as one map: Context, with Globals merged
+// in. Without Globals it is Context itself; otherwise a new map (Context is not modified).
+func (in Input) ContextMap() map[string][]string {
+	if in.Globals == nil {
+		return in.Context
+	}
+	out := make(map[string][]string, len(in.Context)+NumGlobals)
+	for k, v := range in.Context {
+		out[k] = v
+	}
+	for i, v := range in.Globals.Value {
+		if in.Globals.Has[i] {
+			k := GlobalKeys[i]
+			out[k] = append(out[k][:len(out[k]):len(out[k])], v)
+		}
+	}
+	return out
 }
 
 // StatementRef identifies one statement that matched an action.

@@ -25,6 +25,8 @@ type compiled struct {
 	// the numbers of statements and groups, and each catalog action.
 	ints     []*ast.Term
 	actTerms map[string]*ast.Term
+	// globalNums is the key number of each of GlobalKeys, -1 where the program reads none.
+	globalNums [NumGlobals]int
 }
 
 // prepareProgram compiles the program's module and prepares its result query.
@@ -48,6 +50,12 @@ func prepareProgram(ctx context.Context, pr *program) (*compiled, error) {
 	}
 	for a := range pr.catalog {
 		out.actTerms[a] = ast.StringTerm(a)
+	}
+	for i, k := range GlobalKeys {
+		out.globalNums[i] = -1
+		if n, ok := pr.keys[strings.ToLower(k)]; ok {
+			out.globalNums[i] = n
+		}
 	}
 	return out, nil
 }
@@ -94,6 +102,13 @@ type requestBuf struct {
 
 var requestBufs = sync.Pool{New: func() any { return new(requestBuf) }}
 
+// putRequestBuf returns buf to the pool, holding no reference to the request's values.
+func putRequestBuf(buf *requestBuf) {
+	clear(buf.acts[:])
+	clear(buf.vals[:])
+	requestBufs.Put(buf)
+}
+
 // bufOr returns buf[:n] when it is long enough, a new slice otherwise.
 func bufOr[T any](buf []T, n int) []T {
 	if n <= len(buf) {
@@ -130,7 +145,7 @@ func (c *compiled) newRequest(buf *requestBuf, in Input, acts []string, epSuppor
 	seen := state[n:]
 	memo := bufOr(buf.memo[:], len(c.preds)) // by predicate number: 0 not evaluated, 1 false, 2 true
 	checked := buf.checked[:0]
-	r.vals = c.contextByKey(in.Context, bufOr(buf.vals[:], len(c.keys)), bufOr(buf.seen[:], len(c.keys)))
+	r.vals = c.contextByKey(&in, bufOr(buf.vals[:], len(c.keys)), bufOr(buf.seen[:], len(c.keys)))
 	for _, a := range r.acts {
 		ids, ok := c.byAction[a]
 		if !ok && !c.catalog[a] {
@@ -178,37 +193,30 @@ func conditionsHold(st *stmtRef, vals [][]string, memo []int8) bool {
 	return true
 }
 
-// lowerKeys are the lower-case forms of the global condition keys as the proxy spells
-// them, so resolving its context lower-cases nothing.
-var lowerKeys = map[string]string{
-	"g:CurrentTime": "g:currenttime",
-	"g:SourceIp":    "g:sourceip",
-	"g:ProjectName": "g:projectname",
-	"g:UserName":    "g:username",
-	"g:UserId":      "g:userid",
-	"g:DomainName":  "g:domainname",
-}
-
-// contextByKey resolves a request's context to the values of each condition key the
-// program reads, by key number, into vals (len(c.keys), zeroed; seen is scratch of the
-// same length); the context's keys may be spelt in any case, and keys differing only in
-// case are merged, as the reference does. An absent key is nil.
-func (c *compiled) contextByKey(ctx map[string][]string, vals [][]string, seen []bool) [][]string {
-	for k, v := range ctx {
-		lk, ok := lowerKeys[k]
-		if !ok {
-			lk = strings.ToLower(k)
-		}
-		n, ok := c.keys[lk]
-		if !ok {
-			continue
-		}
+// contextByKey resolves a request's condition keys (Globals, then Context) to the values
+// of each key the program reads, by key number, into vals (len(c.keys), zeroed; seen is
+// scratch of the same length); Context's keys may be spelt in any case, and keys differing
+// only in case are merged, as the reference does. An absent key is nil.
+func (c *compiled) contextByKey(in *Input, vals [][]string, seen []bool) [][]string {
+	add := func(n int, v []string) {
 		if !seen[n] {
 			seen[n] = true
 			vals[n] = v
-			continue
+			return
 		}
 		vals[n] = append(append([]string{}, vals[n]...), v...)
+	}
+	if g := in.Globals; g != nil {
+		for i := range g.Value {
+			if n := c.globalNums[i]; n >= 0 && g.Has[i] {
+				add(n, g.Value[i:i+1:i+1])
+			}
+		}
+	}
+	for k, v := range in.Context {
+		if n, ok := c.keys[strings.ToLower(k)]; ok {
+			add(n, v)
+		}
 	}
 	return vals
 }

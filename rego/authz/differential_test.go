@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -134,6 +135,17 @@ func diffRequest(r *rand.Rand) Input {
 		if r.IntN(3) == 0 {
 			continue
 		}
+		// A global key may come in Globals (as the proxy sends it), also in Context.
+		if gi := slices.Index(GlobalKeys[:], k); gi >= 0 && r.IntN(3) == 0 {
+			if in.Globals == nil {
+				in.Globals = &Globals{}
+			}
+			v := vs[r.IntN(len(vs))]
+			in.Globals.Set(gi, v[r.IntN(len(v))])
+			if r.IntN(4) != 0 {
+				continue
+			}
+		}
 		// Keys match without regard to case, and spellings of one key merge.
 		spelling := k
 		switch r.IntN(8) {
@@ -210,4 +222,29 @@ func FuzzCompiledMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64) {
 		checkDifferential(t, seed, 25)
 	})
+}
+
+// TestContextMap: Globals read as entries of Context — merged with a key Context also
+// has, absent where empty — and Context itself is left as it was.
+func TestContextMap(t *testing.T) {
+	ctx := map[string][]string{"g:SourceIp": {"10.0.0.1"}, "g:TagKeys": {"a"}}
+	assert.Equal(t, ctx, Input{Context: ctx}.ContextMap())
+	g := &Globals{}
+	g.Set(0, "2026-06-01T00:00:00Z")
+	g.Set(1, "192.0.2.7")
+	g.Set(3, "alice")
+	g.Set(5, "")
+	got := Input{Context: ctx, Globals: g}.ContextMap()
+	assert.Equal(t, map[string][]string{
+		"g:CurrentTime": {"2026-06-01T00:00:00Z"},
+		"g:SourceIp":    {"10.0.0.1", "192.0.2.7"},
+		"g:UserName":    {"alice"},
+		"g:DomainName":  {""},
+		"g:TagKeys":     {"a"},
+	}, got)
+	assert.Equal(t, map[string][]string{"g:SourceIp": {"10.0.0.1"}, "g:TagKeys": {"a"}}, ctx, "Context unchanged")
+	g = &Globals{}
+	g.Set(2, "p")
+	g.Value[4] = "not set"
+	assert.Equal(t, map[string][]string{"g:ProjectName": {"p"}}, Input{Globals: g}.ContextMap())
 }

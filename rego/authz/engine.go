@@ -300,7 +300,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 // whatever the time, the address or the user, as long as each condition says the same.
 func (e *Engine) decideCompiled(ctx context.Context, in Input, acts []string, epSupported bool) (Decision, error) {
 	buf := requestBufs.Get().(*requestBuf)
-	defer requestBufs.Put(buf) // r, backed by buf, is not used past this call
+	defer putRequestBuf(buf) // r, backed by buf, is not used past this call
 	r := e.prog.newRequest(buf, in, acts, epSupported)
 	key := ""
 	if e.cache != nil {
@@ -404,7 +404,7 @@ func buildInput(set *ast.Term, in Input, acts []string, epSupported bool) ast.Va
 		actTerms[i] = ast.StringTerm(strings.ToLower(a))
 	}
 	ctxObj := ast.NewObject()
-	for k, vs := range in.Context {
+	for k, vs := range in.ContextMap() {
 		terms := make([]*ast.Term, len(vs))
 		for i, v := range vs {
 			terms[i] = ast.StringTerm(v)

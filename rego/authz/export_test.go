@@ -55,7 +55,7 @@ func TestExportDecidesLikeTheEngine(t *testing.T) {
 			in := diffRequest(r)
 			want, err := e.Decide(ctx, in)
 			require.NoError(t, err)
-			raw := map[string]any{"actions": in.Actions, "project": in.Project, "context": in.Context,
+			raw := map[string]any{"actions": in.Actions, "project": in.Project, "context": in.ContextMap(),
 				"apiSupportsEnterpriseProject": *in.APISupportsEP}
 			if in.EnterpriseProjectID != "" {
 				raw["enterpriseProjectId"] = in.EnterpriseProjectID

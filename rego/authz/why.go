@@ -110,7 +110,7 @@ func (e *Engine) why(in Input, d Decision) []StatementWhy {
 	if len(byKey) == 0 {
 		return []StatementWhy{}
 	}
-	reqCtx := mergedContext(in.Context)
+	reqCtx := mergedContext(in.ContextMap())
 	out := make([]StatementWhy, 0, len(byKey))
 	for k, w := range byKey {
 		// the engine's own typed statements: the predicates it decides with
