@@ -202,6 +202,12 @@ func (p Predicate) Holds(values []string) bool {
 	return p.All
 }
 
+// HoldsOne is Holds([]string{v}), reading v through p (ValueSet.HasParsed): for one
+// value, every qualifier asks whether the value is in the set.
+func (p Predicate) HoldsOne(v string, parsed *Parsed) bool {
+	return p.Set.HasParsed(v, parsed)
+}
+
 // Canonical is a text form equal for predicates that accept the same requests the same
 // way (the key, the absent outcome, the qualifier and the set).
 func (p Predicate) Canonical() string {

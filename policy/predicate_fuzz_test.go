@@ -7,7 +7,8 @@ import (
 
 // FuzzNewPredicate builds predicates from arbitrary operators, keys and values (values
 // separated by "\x00") and checks the algebra's invariants: no panic; a predicate
-// implies itself; a counterexample really is one; Holds agrees with the set.
+// implies itself; a counterexample really is one; Holds agrees with the set; HoldsOne
+// agrees with Holds of one value, also through a Parsed another predicate read first.
 func FuzzNewPredicate(f *testing.F) {
 	seeds := [][3]string{
 		{"IpAddress", "g:SourceIp", "10.0.0.0/8\x00::ffff:10.0.0.0/104"},
@@ -43,6 +44,19 @@ func FuzzNewPredicate(f *testing.F) {
 		req := strings.Split(request, "\x00")
 		if p.Holds(req) != (p.All == allIn(p.Set, req)) && p.All {
 			t.Fatalf("ForAllValues %s disagrees with its set on %q", p, req)
+		}
+		for _, v := range req {
+			var parsed Parsed
+			for _, other := range []string{"IpAddress", "DateGreaterThan", "NumberLessThan"} {
+				if o, err := NewPredicate(CondEntry{Operator: other, Key: key, Values: vals}, PredicateOptions{}); err == nil {
+					if o.HoldsOne(v, &parsed) != o.Holds([]string{v}) {
+						t.Fatalf("%s: HoldsOne(%q) disagrees with Holds", o, v)
+					}
+				}
+			}
+			if p.HoldsOne(v, &parsed) != p.Holds([]string{v}) {
+				t.Fatalf("%s: HoldsOne(%q) disagrees with Holds", p, v)
+			}
 		}
 		q, err := NewPredicate(CondEntry{Operator: "StringEquals", Key: key, Values: req}, PredicateOptions{})
 		if err != nil {

@@ -65,6 +65,37 @@ func (s ValueSet) Has(v string) bool {
 	return s.str.has(v)
 }
 
+// Parsed keeps what reading one request value in each domain gave, so that the sets of
+// several predicates on one key read it once. The zero Parsed has read nothing; it belongs
+// to one value, which every HasParsed call given it must pass.
+type Parsed struct {
+	ipRead, ipOK bool
+	timeRead     bool
+	timeOK       bool
+	ip           u128
+	ns           int64
+}
+
+// HasParsed is Has(v), reading v through p: an address or a date is parsed once per
+// Parsed.
+func (s ValueSet) HasParsed(v string, p *Parsed) bool {
+	switch s.dom {
+	case DomainDate:
+		if !p.timeRead {
+			p.ns, p.timeOK = requestTime(v)
+			p.timeRead = true
+		}
+		return p.timeOK && s.num.hasInt64(p.ns)
+	case DomainIP:
+		if !p.ipRead {
+			p.ip, p.ipOK = parseRequestIP(v)
+			p.ipRead = true
+		}
+		return p.ipOK && s.ip.has(p.ip)
+	}
+	return s.Has(v)
+}
+
 // requestTime reads a request date as the engine does (time.parse_rfc3339_ns): RFC 3339,
 // within the nanosecond range of an int64.
 func requestTime(v string) (int64, bool) {

@@ -101,7 +101,15 @@ func BenchmarkDecide(b *testing.B) {
 		{Method: "PUT", URL: "/v2/images/7f2d3c1e-5b6a-4c8d-9e0f-123456789abc/file", Project: "ae-ad-1"},
 		{Method: "DELETE", URL: "/v2/images/7f2d3c1e-5b6a-4c8d-9e0f-123456789abc", Project: "ae-ad-1"},
 	}
-	ctxVals := map[string][]string{"g:UserName": {"alice"}, "g:SourceIp": {"10.2.3.4"}, "g:CurrentTime": {"2026-11-27T02:00:00Z"}}
+	// The condition keys come as the proxy sends them: in Input.Globals.
+	globals := func(user, ip, now string) *Globals {
+		g := &Globals{}
+		g.Set(GlobalUserName, user)
+		g.Set(GlobalSourceIP, ip)
+		g.Set(GlobalCurrentTime, now)
+		return g
+	}
+	fixed := globals("alice", "10.2.3.4", "2026-11-27T02:00:00Z")
 	for _, tc := range []struct {
 		name        string
 		conditional bool
@@ -121,23 +129,20 @@ func BenchmarkDecide(b *testing.B) {
 			}
 			// The varied contexts are built before the clock starts: the benchmark times
 			// the decision, not the fixture.
-			var varied []map[string][]string
+			var varied []*Globals
 			if tc.varyContext {
-				varied = make([]map[string][]string, b.N)
+				varied = make([]*Globals, b.N)
 				for i := range varied {
-					varied[i] = map[string][]string{
-						"g:UserName":    {fmt.Sprintf("user-%d", i)},
-						"g:SourceIp":    {fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)},
-						"g:CurrentTime": {time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC).Format(time.RFC3339)},
-					}
+					varied[i] = globals(fmt.Sprintf("user-%d", i), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+						time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC).Format(time.RFC3339))
 				}
 			}
 			i := 0
 			percentiles(b, func() {
 				in := reqs[i%len(reqs)]
-				in.Context = ctxVals
+				in.Globals = fixed
 				if varied != nil {
-					in.Context = varied[i]
+					in.Globals = varied[i]
 				}
 				i++
 				if _, err := e.Decide(ctx, in); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/imsguard/imsguard/actions"
+	"github.com/imsguard/imsguard/policy"
 	"github.com/imsguard/imsguard/rego/opa"
 )
 
@@ -98,6 +99,7 @@ type requestBuf struct {
 	checked [16]int
 	vals    [4][]string
 	seen    [4]bool
+	parsed  [4]policy.Parsed
 }
 
 var requestBufs = sync.Pool{New: func() any { return new(requestBuf) }}
@@ -146,6 +148,7 @@ func (c *compiled) newRequest(buf *requestBuf, in Input, acts []string, epSuppor
 	memo := bufOr(buf.memo[:], len(c.preds)) // by predicate number: 0 not evaluated, 1 false, 2 true
 	checked := buf.checked[:0]
 	r.vals = c.contextByKey(&in, bufOr(buf.vals[:], len(c.keys)), bufOr(buf.seen[:], len(c.keys)))
+	parsed := bufOr(buf.parsed[:], len(c.keys)) // a single-valued key's address or date, read once
 	for _, a := range r.acts {
 		ids, ok := c.byAction[a]
 		if !ok && !c.catalog[a] {
@@ -161,7 +164,7 @@ func (c *compiled) newRequest(buf *requestBuf, in Input, acts []string, epSuppor
 				continue
 			}
 			checked = append(checked, id)
-			r.held[id] = conditionsHold(st, r.vals, memo)
+			r.held[id] = conditionsHold(st, r.vals, memo, parsed)
 		}
 	}
 	r.checked = checked
@@ -170,8 +173,9 @@ func (c *compiled) newRequest(buf *requestBuf, in Input, acts []string, epSuppor
 
 // conditionsHold evaluates a statement's Condition block over the context's values by key
 // number: every condition holds; an invalid one is false in an Allow and true in a Deny
-// (fail-safe). memo keeps each predicate's truth for the request, by predicate number.
-func conditionsHold(st *stmtRef, vals [][]string, memo []int8) bool {
+// (fail-safe). memo keeps each predicate's truth for the request, by predicate number;
+// parsed, what reading each single-valued key gave, by key number.
+func conditionsHold(st *stmtRef, vals [][]string, memo []int8, parsed []policy.Parsed) bool {
 	for i := range st.conds {
 		c := &st.conds[i]
 		if !c.valid {
@@ -182,7 +186,14 @@ func conditionsHold(st *stmtRef, vals [][]string, memo []int8) bool {
 		}
 		if memo[c.id] == 0 {
 			memo[c.id] = 1
-			if c.pred.Holds(vals[c.key]) {
+			v := vals[c.key]
+			var holds bool
+			if len(v) == 1 {
+				holds = c.pred.HoldsOne(v[0], &parsed[c.key])
+			} else {
+				holds = c.pred.Holds(v)
+			}
+			if holds {
 				memo[c.id] = 2
 			}
 		}
@@ -214,12 +225,26 @@ func (c *compiled) contextByKey(in *Input, vals [][]string, seen []bool) [][]str
 		}
 	}
 	for k, v := range in.Context {
-		if n, ok := c.keys[strings.ToLower(k)]; ok {
+		lk, ok := lowerGlobalKeys[k]
+		if !ok {
+			lk = strings.ToLower(k)
+		}
+		if n, ok := c.keys[lk]; ok {
 			add(n, v)
 		}
 	}
 	return vals
 }
+
+// lowerGlobalKeys maps GlobalKeys, as spelt there, to their lower-case forms, so that a
+// Context spelling them so lower-cases nothing.
+var lowerGlobalKeys = func() map[string]string {
+	m := make(map[string]string, NumGlobals)
+	for _, k := range GlobalKeys {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()
 
 // splitResource splits service:region:account:type:path as the reference reads it:
 // service and type lower case, the path keeping its colons. Fewer than five parts: nil.
