@@ -12,7 +12,8 @@ import (
 
 // Decider decides one authorization request; *authz.Engine implements it. Implementations
 // must be safe for concurrent use and must return an error (never a silent allow) when they
-// cannot decide.
+// cannot decide. A Decider from Loader.NewDecider gets the request's condition keys in
+// Input.Context (Input.Globals is nil); the Loader's own engine gets them in Input.Globals.
 type Decider interface {
 	Decide(ctx context.Context, in authz.Input) (authz.Decision, error)
 }
