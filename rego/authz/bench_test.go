@@ -72,14 +72,19 @@ func percentiles(b *testing.B, fn func()) {
 	}
 }
 
-// BenchmarkTrivialRego is the baseline: the cost of evaluating a trivial prepared query.
-func BenchmarkTrivialRego(b *testing.B) {
-	ctx := context.Background()
-	q, err := rego.New(rego.Query("input.x == 1")).PrepareForEval(ctx)
+// trivialQuery is the baselines' query, input.x == 1 prepared, and its parsed input.
+func trivialQuery(b *testing.B) (rego.PreparedEvalQuery, ast.Value) {
+	q, err := rego.New(rego.Query("input.x == 1")).PrepareForEval(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := ast.NewObject(ast.Item(ast.StringTerm("x"), ast.IntNumberTerm(1)))
+	return q, ast.NewObject(ast.Item(ast.StringTerm("x"), ast.IntNumberTerm(1)))
+}
+
+// BenchmarkTrivialRego is the baseline: the cost of evaluating a trivial prepared query.
+func BenchmarkTrivialRego(b *testing.B) {
+	ctx := context.Background()
+	q, in := trivialQuery(b)
 	percentiles(b, func() {
 		if _, err := q.Eval(ctx, rego.EvalParsedInput(in)); err != nil {
 			b.Fatal(err)
@@ -93,11 +98,7 @@ func BenchmarkTrivialRego(b *testing.B) {
 // its own work.
 func BenchmarkTrivialEvalShort(b *testing.B) {
 	ctx := context.Background()
-	q, err := rego.New(rego.Query("input.x == 1")).PrepareForEval(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := ast.NewObject(ast.Item(ast.StringTerm("x"), ast.IntNumberTerm(1)))
+	q, in := trivialQuery(b)
 	percentiles(b, func() {
 		if _, err := opa.EvalShortTerm(ctx, q, in); err != nil {
 			b.Fatal(err)
