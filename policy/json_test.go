@@ -270,3 +270,17 @@ func TestParseJSONPointerBudget(t *testing.T) {
 	assert.Nil(t, root)
 	assert.Contains(t, probs[0].Message, "too large to index")
 }
+
+// TestPosAt: a byte offset in any file as line and code-point column, the offset clamped.
+func TestPosAt(t *testing.T) {
+	src := []byte("a = 1\nnäme = \"x\"\n")
+	for _, c := range []struct {
+		off       int
+		line, col int
+	}{
+		{-4, 1, 1}, {0, 1, 1}, {4, 1, 5}, {6, 2, 1}, {9, 2, 3}, {len("a = 1\nnäme"), 2, 5}, {len(src), 3, 1}, {100, 3, 1},
+	} {
+		got := PosAt(src, c.off)
+		assert.Equal(t, [2]int{c.line, c.col}, [2]int{got.Line, got.Col}, "offset %d", c.off)
+	}
+}

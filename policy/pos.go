@@ -20,6 +20,15 @@ func newCursor(src string, start int) cursor {
 	return cursor{src: src, start: start, off: start, line: 1, col: 1}
 }
 
+// PosAt returns the position of byte offset off in src (clamped to [0, len(src)]): the
+// 1-based line and the column in code points, as policy documents count them. For
+// positions in other files the tools report, such as a TOML configuration.
+func PosAt(src []byte, off int) Pos {
+	off = min(max(off, 0), len(src))
+	c := newCursor(string(src[:off]), 0)
+	return c.at(off)
+}
+
 // at returns the position of byte offset off, which must lie in
 // [0, len(src)]. Offsets inside the byte-order mark map to 1:1.
 func (c *cursor) at(off int) Pos {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -37,8 +36,8 @@ func syntaxError(name string, data []byte) *ConfigError {
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&struct{}{}); !errors.As(err, &pe) {
 		return nil
 	}
-	line, col := position(data, pe.Position.Start)
-	return &ConfigError{File: name, Line: line, Column: col, Err: fmt.Errorf("%w: %s", ErrTOMLSyntax, pe.Message)}
+	at := policy.PosAt(data, pe.Position.Start)
+	return &ConfigError{File: name, Line: at.Line, Column: at.Col, Err: fmt.Errorf("%w: %s", ErrTOMLSyntax, pe.Message)}
 }
 
 // valueError is the ConfigError of a value the decoder refused (an invalid duration
@@ -53,19 +52,6 @@ func valueError(name string, err error) *ConfigError {
 		msg += `: write a duration with a unit, such as "500ms", "10s" or "1m30s"`
 	}
 	return &ConfigError{File: name, Line: pe.Position.Line, Key: pe.LastKey, Err: fmt.Errorf("%w: %s", ErrInvalidConfig, msg)}
-}
-
-// position returns the 1-based line and column (in code points) of byte offset off.
-func position(data []byte, off int) (line, col int) {
-	off = min(max(off, 0), len(data))
-	start := 0
-	line = 1
-	for i, b := range data[:off] {
-		if b == '\n' {
-			line, start = line+1, i+1
-		}
-	}
-	return line, utf8.RuneCount(data[start:off]) + 1
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -158,8 +157,8 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	// a parse error here is the file's TOML, not one of its values.
 	var pe toml.ParseError
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&struct{}{}); errors.As(err, &pe) {
-		line, col := position(data, pe.Position.Start)
-		return nil, fmt.Errorf("%s:%d:%d: %w: %s", path, line, col, ErrTOMLSyntax, pe.Message)
+		at := policy.PosAt(data, pe.Position.Start)
+		return nil, fmt.Errorf("%s:%d:%d: %w: %s", path, at.Line, at.Col, ErrTOMLSyntax, pe.Message)
 	}
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
 	if err != nil {
@@ -198,19 +197,6 @@ func unknownKey(path string, data []byte, k toml.Key) error {
 		hint = fmt.Sprintf("did you mean %q? ", near)
 	}
 	return fmt.Errorf("%w: %s:%d: unknown key %q (%s%s)", ErrConfig, path, keyLine(data, k), k.String(), hint, table)
-}
-
-// position returns the 1-based line and column (in code points) of byte offset off.
-func position(data []byte, off int) (line, col int) {
-	off = min(max(off, 0), len(data))
-	start := 0
-	line = 1
-	for i, b := range data[:off] {
-		if b == '\n' {
-			line, start = line+1, i+1
-		}
-	}
-	return line, utf8.RuneCount(data[start:off]) + 1
 }
 
 // keyLine finds the line of a key under [lint] (0 when it cannot tell).
