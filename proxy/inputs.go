@@ -13,8 +13,12 @@ import (
 
 // inputs are the configuration and policy files as read, before compiling.
 type inputs struct {
-	cfg       *Config
-	cfgData   []byte                    // the configuration text ([lint] is read from it)
+	cfg     *Config
+	cfgData []byte // the configuration text
+	// lint is its [lint] table, parsed once (lintErr: why it does not parse; the build
+	// reports it).
+	lint      *lint.Config
+	lintErr   error
 	policies  map[string][]*policy.File // resolved path → files
 	extra     map[string][]byte         // resolved path → content: CA bundles, server certificate and key
 	opa       []byte                    // the opa_config file, when set: as read, then as Loader.expandOPA expanded it
@@ -50,6 +54,7 @@ func readInputs(src source) (*inputs, error) {
 	}
 	h := sha256.New()
 	in := &inputs{cfg: cfg, cfgData: data, policies: map[string][]*policy.File{}}
+	in.lint, in.lintErr = lint.ParseConfig(src.name(), data)
 	// record adds a file read to the list and the digest.
 	record := func(p string, data []byte) {
 		in.files = append(in.files, p)
@@ -89,10 +94,9 @@ func readInputs(src source) (*inputs, error) {
 	}
 	// Custom lint rules ([lint] rules): the proxy lints every load with them, so an edited
 	// rule is a change like an edited policy — in the digest, its folders watched.
-	if src.watchable() {
-		var files []string
-		in.ruleDirs, files = ruleFiles(src.name(), data)
-		for _, f := range files {
+	if src.watchable() && in.lintErr == nil {
+		in.ruleDirs = in.lint.Rules
+		for _, f := range ruleFiles(in.lint.Rules) {
 			content, err := src.readFile(f)
 			if err != nil {
 				continue // the linter reports the folder when it loads it
@@ -131,17 +135,12 @@ func principalPaths(p PrincipalConfig) []string {
 	return out
 }
 
-// ruleFiles returns the [lint] rules folders of a configuration and the rule files the
-// linter reads from them (lint.RuleFiles); a table that does not parse or a folder that
-// cannot be read lists nothing (loading reports those).
-func ruleFiles(name string, data []byte) (dirs, files []string) {
-	lc, err := lint.ParseConfig(name, data)
-	if err != nil {
-		return nil, nil
-	}
-	for _, dir := range lc.Rules {
+// ruleFiles returns the rule files the linter reads from the [lint] rules folders dirs
+// (lint.RuleFiles); a folder that cannot be read lists nothing (loading reports it).
+func ruleFiles(dirs []string) (files []string) {
+	for _, dir := range dirs {
 		names, _ := lint.RuleFiles(dir)
 		files = append(files, names...)
 	}
-	return lc.Rules, files
+	return files
 }

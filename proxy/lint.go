@@ -127,6 +127,11 @@ func (c *Linters) ForConfig(ctx context.Context, name string, data []byte) (Lint
 	if err != nil {
 		return nil, err
 	}
+	return c.ForLintConfig(ctx, lc)
+}
+
+// ForLintConfig is ForConfig of a [lint] table already parsed (lint.ParseConfig).
+func (c *Linters) ForLintConfig(ctx context.Context, lc *lint.Config) (Linter, error) {
 	lt, err := c.Linter(ctx, lc.Options())
 	if err != nil {
 		return nil, err

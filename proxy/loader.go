@@ -205,8 +205,11 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 	}
 	lint := l.Linter
 	if lint == nil {
-		var err error
-		if lint, err = linters.ForConfig(ctx, src.name(), in.cfgData); err != nil {
+		err := in.lintErr
+		if err == nil {
+			lint, err = linters.ForLintConfig(ctx, in.lint)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", src.name(), err)
 		}
 	}
