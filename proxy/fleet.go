@@ -82,11 +82,7 @@ func newFleetMetrics(reg prometheus.Registerer, dropped func() float64) *fleetMe
 // persisted bundle is activated before it returns.
 func (srv *Server) startFleet(ctx context.Context, s *Snapshot) error {
 	name := s.src.display(s.src.resolve(s.Config.OPAConfig))
-	warns, err := fleet.CheckConfig(name, s.in.opa)
-	if err != nil {
-		return s.in.opaRedact.Error(err)
-	}
-	for _, w := range warns {
+	for _, w := range s.in.opaWarnings { // the build checked the file
 		srv.log.Warn(s.in.opaRedact.String(w))
 	}
 	id := srv.opts.InstanceID

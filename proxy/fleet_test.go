@@ -93,6 +93,7 @@ func TestFleetPendingRefusesEverything(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			// audit mode forwards denials, but not while there are no policies at all
 			fe := newFleetEnv(t, "mode = \""+mode+"\"\n")
+			assert.Contains(t, fe.oplog.String(), `bundle \"imsguard\" is not signed`, "the check's warnings are logged at start")
 			assert.False(t, fe.srv.isReady())
 			resp, data := fe.do(t, "GET", "/v2/images", nil, nil)
 			assert.Equal(t, 503, resp.StatusCode)

@@ -23,6 +23,9 @@ type inputs struct {
 	extra     map[string][]byte         // resolved path → content: CA bundles, server certificate and key
 	opa       []byte                    // the opa_config file, when set: as read, then as Loader.expandOPA expanded it
 	opaRedact fleet.Redact              // keeps the values expandOPA substituted out of OPA's messages
+	// opaWarnings are what fleet.CheckConfig said about the opa_config file when the
+	// build checked it (not redacted yet).
+	opaWarnings []string
 	// ruleDirs are the [lint] rules folders; their .rego files are in files and the
 	// digest (the linter reads them itself).
 	ruleDirs []string

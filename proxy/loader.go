@@ -186,10 +186,12 @@ func (l *Loader) build(ctx context.Context, src source, in *inputs, bc *BundleCo
 	where := "config " + src.name()
 	pending := false
 	if cfg.OPAConfig != "" {
-		if _, err := fleet.CheckConfig(src.display(src.resolve(cfg.OPAConfig)), in.opa); err != nil {
+		warns, err := fleet.CheckConfig(src.display(src.resolve(cfg.OPAConfig)), in.opa)
+		if err != nil {
 			err = in.opaRedact.Error(err)
 			return nil, &ConfigError{File: src.name(), Line: keyLine(in.cfgData, toml.Key{"opa_config"}, -1), Key: "opa_config", Err: fmt.Errorf("%w: %w", ErrInvalidConfig, err)}
 		}
+		in.opaWarnings = warns
 		if bc == nil {
 			pending = true
 		} else {
